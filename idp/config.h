@@ -1,0 +1,57 @@
+/* Configuration: INI file (libinih) over safe development defaults. */
+#ifndef IDP_CONFIG_H
+#define IDP_CONFIG_H
+
+#include <stddef.h>
+
+#include "idp/wp.h"
+
+typedef struct {
+    /* [server] */
+    char *issuer;     /* default "http://localhost:8080"; no trailing slash */
+    char *listen;     /* default "127.0.0.1:8080" */
+    char *rp_id;      /* derived: the issuer's host */
+    char *listen_host; /* derived from listen */
+    int listen_port;   /* derived from listen */
+    int threads;      /* [server] threads, default 4 */
+    char *source_url; /* [server] source_url: footer link to the source code */
+    char *trusted_proxy; /* [server] trusted_proxy: address whose X-Forwarded-For is used; default none */
+    /* [storage] */
+    char *storage_url; /* default "sqlite:./var/wereldpas.db" */
+    /* [secrets] */
+    char *master_key_file; /* default "./var/master.key" */
+    /* [mail] */
+    char *mail_transport; /* "dir" (default) or "smtp" */
+    char *mail_outbox;    /* default "./var/outbox" */
+    char *mail_smtp_url;  /* default "smtp://127.0.0.1:25" */
+    char *mail_from;      /* default "Wereldpas <no-reply@localhost>" */
+    /* [assurance] acr values per proofing method */
+    char *acr_diploma;  /* default "http://eidas.europa.eu/NotNotified/LoA/low" */
+    char *acr_assisted; /* default "http://eidas.europa.eu/NotNotified/LoA/substantial" */
+    /* [limits] (all have safe defaults) */
+    size_t max_body_bytes;      /* max_body_bytes = 65536 */
+    size_t max_url_bytes;       /* max_url_bytes = 8192 */
+    int max_params;             /* max_params = 64 */
+    int max_connections;        /* max_connections = 512 */
+    int max_connections_per_ip; /* max_connections_per_ip = 64 */
+    int connection_timeout;     /* connection_timeout = 15 (seconds) */
+    int flow_ttl;               /* flow_ttl = 1800 */
+    int challenge_ttl;          /* challenge_ttl = 300 */
+    int session_ttl;            /* session_ttl = 28800 */
+    int code_ttl;               /* authorization code, code_ttl = 60 */
+    int enrol_code_ttl;         /* enrol_code_ttl = 604800 (7 days) */
+    int enrol_code_attempts;    /* enrol_code_attempts = 5 per flow */
+    int fail_window;            /* fail_window = 900 seconds */
+    int fail_per_ip;            /* fail_per_ip = 100 failures per address per window */
+    int fail_per_client;        /* fail_per_client = 20 bad client credentials per window */
+    int id_token_ttl;           /* id_token_ttl = 300 */
+    int access_token_ttl;       /* access_token_ttl = 600 */
+} config_t;
+
+/* Fills cfg with the defaults, then reads path if it is not NULL. Unknown sections or
+ * keys and bad values are errors: returns WP_ERR_INVALID and writes "FILE:LINE: reason"
+ * into err. Free with config_clear. */
+wp_err_t config_load(const char *path, config_t *cfg, char *err, size_t err_size);
+void config_clear(config_t *cfg);
+
+#endif

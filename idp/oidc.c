@@ -1,0 +1,167 @@
+#include "idp/oidc.h"
+
+#include <oauth2/mem.h>
+#include <oauth2/util.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/token.h"
+
+int oidc_client_has_redirect(const json_t *client, const char *uri)
+{
+    size_t i;
+    json_t *v;
+    if (!uri)
+        return 0;
+    json_array_foreach(json_object_get(client, "redirect_uris"), i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), uri) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The host part of an absolute URL, into out. */
+static void url_host(const char *url, char *out, size_t size)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    size_t n = strcspn(p, ":/?#");
+    snprintf(out, size, "%.*s", (int)n, p);
+}
+
+void oidc_subject(const app_t *app, const json_t *client, const char *account_id, char *out,
+                  size_t size)
+{
+    const char *type = json_string_value(json_object_get(client, "subject_type"));
+    char sector[256] = "", hex[TOKEN_HASH_HEX_LEN + 1];
+    if (type && strcmp(type, "public") == 0) {
+        snprintf(out, size, "%s", account_id);
+        return;
+    }
+    const char *first = json_string_value(json_array_get(json_object_get(client, "redirect_uris"), 0));
+    url_host(first ? first : "", sector, sizeof sector);
+    token_hash(app->pairwise_key, sector, account_id, hex);
+    snprintf(out, size, "%s", hex);
+}
+
+int oidc_acr_rank(const app_t *app, const char *acr)
+{
+    if (!acr)
+        return 0;
+    if (strcmp(acr, app->cfg->acr_assisted) == 0)
+        return 2;
+    if (strcmp(acr, app->cfg->acr_diploma) == 0)
+        return 1;
+    return 0;
+}
+
+int oidc_acr_satisfied(const app_t *app, const char *acr_values, const char *acr)
+{
+    int have = oidc_acr_rank(app, acr), known = 0;
+    const char *p = acr_values;
+    if (!p)
+        return 1;
+    while (*p) {
+        size_t n = strcspn(p, " ");
+        char one[256];
+        if (n > 0 && n < sizeof one) {
+            memcpy(one, p, n);
+            one[n] = '\0';
+            int want = oidc_acr_rank(app, one);
+            if (want > 0) {
+                known = 1;
+                if (have >= want)
+                    return 1;
+            }
+        }
+        p += n;
+        p += strspn(p, " ");
+    }
+    return !known;
+}
+
+void oidc_redirect_with(http_resp_t *resp, const char *redirect_uri, ...)
+{
+    va_list ap;
+    char *url = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&url, &len);
+    char sep = strchr(redirect_uri, '?') ? '&' : '?';
+    if (!f) {
+        http_resp_text(resp, 500, "text/plain; charset=utf-8", "Internal error.");
+        return;
+    }
+    fputs(redirect_uri, f);
+    va_start(ap, redirect_uri);
+    for (;;) {
+        const char *name = va_arg(ap, const char *);
+        if (!name)
+            break;
+        const char *value = va_arg(ap, const char *);
+        if (!value)
+            continue;
+        char *enc = oauth2_url_encode(NULL, value);
+        fprintf(f, "%c%s=%s", sep, name, enc ? enc : "");
+        oauth2_mem_free(enc);
+        sep = '&';
+    }
+    va_end(ap);
+    fclose(f);
+    http_resp_redirect(resp, 302, url);
+    free(url);
+}
+
+static const char *req_str(const json_t *request, const char *name)
+{
+    return json_string_value(json_object_get(request, name));
+}
+
+void oidc_redirect_error(http_req_t *req, http_resp_t *resp, const json_t *request,
+                         const char *error, const char *description)
+{
+    oidc_redirect_with(resp, req_str(request, "redirect_uri"), "error", error,
+                       "error_description", description, "state", req_str(request, "state"),
+                       "iss", req->app->cfg->issuer, NULL);
+}
+
+void oidc_finish(http_req_t *req, http_resp_t *resp, const json_t *request,
+                 const store_session_t *session)
+{
+    char code[64], hash[TOKEN_HASH_HEX_LEN + 1];
+    int64_t now = wp_now();
+
+    if (!oidc_acr_satisfied(req->app, req_str(request, "acr_values"), session->acr)) {
+        oidc_redirect_error(req, resp, request, "access_denied",
+                            "The person does not reach the requested assurance level.");
+        return;
+    }
+    token_random(code, sizeof code, 32);
+    token_hash(req->app->hash_key, "authcode", code, hash);
+    char *claims = NULL;
+    if (json_object_get(request, "claims"))
+        claims = json_dumps(json_object_get(request, "claims"), JSON_COMPACT);
+    store_authcode_t c = {.hash = hash,
+                          .client_id = (char *)req_str(request, "client_id"),
+                          .redirect_uri = (char *)req_str(request, "redirect_uri"),
+                          .code_challenge = (char *)req_str(request, "code_challenge"),
+                          .nonce = (char *)req_str(request, "nonce"),
+                          .account_id = session->account_id,
+                          .scope = (char *)req_str(request, "scope"),
+                          .acr = session->acr,
+                          .sid = session->sid,
+                          .claims = claims,
+                          .auth_time = session->auth_time,
+                          .expires_at = now + req->app->cfg->code_ttl};
+    wp_err_t rc = store_authcode_add(req->app->store, &c);
+    free(claims);
+    if (rc != WP_OK) {
+        oidc_redirect_error(req, resp, request, "server_error", "Could not issue a code.");
+        return;
+    }
+    atomic_fetch_add(&req->app->metrics.logins, 1);
+    oidc_redirect_with(resp, req_str(request, "redirect_uri"), "code", code, "state",
+                       req_str(request, "state"), "iss", req->app->cfg->issuer, NULL);
+}

@@ -1,0 +1,41 @@
+/* Shared OpenID Connect logic: clients, subjects, assurance levels, finishing an
+ * authorization with a code. */
+#ifndef IDP_OIDC_H
+#define IDP_OIDC_H
+
+#include <jansson.h>
+
+#include "idp/http.h"
+#include "idp/store.h"
+
+/* 1 when uri is one of the client's registered redirect_uris (exact string match). */
+int oidc_client_has_redirect(const json_t *client, const char *uri);
+
+/* The `sub` for account at client: pairwise (keyed hash over the sector, the host of the
+ * first redirect URI, and the account id) unless the client is registered "public".
+ * Writes into out (at least 80 bytes). */
+void oidc_subject(const app_t *app, const json_t *client, const char *account_id, char *out,
+                  size_t size);
+
+/* Rank of an acr value in the configured order (1 diploma/low, 2 assisted/substantial),
+ * 0 when unknown. */
+int oidc_acr_rank(const app_t *app, const char *acr);
+/* 1 when the session's acr satisfies the request's acr_values (space separated; values
+ * we do not know are ignored; nothing known requested means satisfied). */
+int oidc_acr_satisfied(const app_t *app, const char *acr_values, const char *acr);
+
+/* Appends the response parameters to redirect_uri (with ? or &), url-encoded, and sets
+ * a 302 redirect: names and values in pairs, NULL values skipped, ended by NULL. */
+void oidc_redirect_with(http_resp_t *resp, const char *redirect_uri, ...);
+
+/* Ends an authorization for the validated request with the session: checks the acr,
+ * issues a single-use code and redirects to the client with code, state and iss (or an
+ * error per RFC 6749 §4.1.2.1). */
+void oidc_finish(http_req_t *req, http_resp_t *resp, const json_t *request,
+                 const store_session_t *session);
+
+/* Redirects with error (and error_description, state, iss) to the request's client. */
+void oidc_redirect_error(http_req_t *req, http_resp_t *resp, const json_t *request,
+                         const char *error, const char *description);
+
+#endif

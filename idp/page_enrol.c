@@ -1,0 +1,122 @@
+/* Enrolment pages: the choice of proofing paths, the one-time code from support staff,
+ * and the diploma path's entry. */
+#include <stdio.h>
+#include <string.h>
+
+#include "crypto/token.h"
+#include "idp/flow.h"
+#include "idp/page.h"
+#include "idp/render.h"
+#include "idp/router.h"
+
+static int page_flow(http_req_t *req, http_resp_t *resp, const char *id, store_flow_t *flow,
+                     json_t **request)
+{
+    if (!id || flow_load(req, id, flow, request) != WP_OK) {
+        page_error(req, resp, 400, "error_flow");
+        return -1;
+    }
+    return 0;
+}
+
+static const char *flow_lang(http_req_t *req, const json_t *request)
+{
+    return page_lang(req, json_string_value(json_object_get(request, "ui_locales")));
+}
+
+void page_enrol_handle(http_req_t *req, http_resp_t *resp)
+{
+    const char *id = http_query(req, "flow");
+    store_flow_t flow = {0};
+    json_t *request = NULL;
+    if (page_flow(req, resp, id, &flow, &request) != 0)
+        return;
+    json_t *ctx = json_pack("{s:s}", "flow", id);
+    page_render(req, resp, 200, "enrol", flow_lang(req, request), ctx);
+    json_decref(ctx);
+    json_decref(request);
+    store_flow_clear(&flow);
+}
+
+void page_enrol_diploma_handle(http_req_t *req, http_resp_t *resp)
+{
+    const char *id = http_param(req, "flow");
+    store_flow_t flow = {0};
+    json_t *request = NULL;
+    if (page_flow(req, resp, id, &flow, &request) != 0)
+        return;
+    json_t *ctx = json_pack("{s:s}", "flow", id);
+    page_render(req, resp, 200, "enrol_diploma", flow_lang(req, request), ctx);
+    json_decref(ctx);
+    json_decref(request);
+    store_flow_clear(&flow);
+}
+
+/* Renders the code page, with an error message key or the passkey step. */
+static void code_page(http_req_t *req, http_resp_t *resp, int status, const char *id,
+                      const json_t *request, const char *error_key, int proofed)
+{
+    char csrf[TOKEN_HASH_HEX_LEN + 1];
+    const char *lang = flow_lang(req, request);
+    flow_csrf(req, id, csrf);
+    json_t *ctx = json_pack("{s:s, s:s, s:b}", "flow", id, "csrf", csrf, "proofed", proofed);
+    if (error_key)
+        json_object_set_new(ctx, "error", json_string(render_msg(req->app->render, lang, error_key)));
+    page_render(req, resp, status, "enrol_code", lang, ctx);
+    json_decref(ctx);
+}
+
+void page_enrol_code_handle(http_req_t *req, http_resp_t *resp)
+{
+    const char *id = http_param(req, "flow");
+    store_flow_t flow = {0};
+    store_code_t code = {0};
+    json_t *request = NULL;
+    char normal[CODE_LEN + 1], hash[TOKEN_HASH_HEX_LEN + 1];
+    int attempts = 0;
+
+    if (page_flow(req, resp, id, &flow, &request) != 0)
+        return;
+    if (req->method != HTTP_POST) {
+        code_page(req, resp, 200, id, request, NULL, flow.person_number != NULL);
+        goto out;
+    }
+    if (!flow_csrf_ok(req, id)) {
+        code_page(req, resp, 403, id, request, "error_csrf", 0);
+        goto out;
+    }
+    if (flow.code_attempts >= req->app->cfg->enrol_code_attempts ||
+        flow_ip_limited(req, "code", 0)) {
+        code_page(req, resp, 429, id, request, "error_code_locked", 0);
+        goto out;
+    }
+    const char *typed = http_form(req, "code");
+    if (!typed || strlen(typed) > 64 || token_code_normalize(typed, normal) != 0) {
+        code_page(req, resp, 400, id, request, "error_code_format", 0);
+        goto out;
+    }
+    token_hash(req->app->hash_key, "enrol_code", normal, hash);
+    wp_err_t rc = store_code_redeem(req->app->store, hash, "enrol", wp_now(), &code);
+    if (rc != WP_OK) {
+        flow_ip_limited(req, "code", 1);
+        if (store_flow_code_failed(req->app->store, flow.id_hash,
+                                   req->app->cfg->enrol_code_attempts, &attempts) == WP_ERR_LIMIT ||
+            attempts >= req->app->cfg->enrol_code_attempts)
+            code_page(req, resp, 429, id, request, "error_code_locked", 0);
+        else
+            code_page(req, resp, 400, id, request,
+                      rc == WP_ERR_EXPIRED ? "error_code_expired" : "error_code_wrong", 0);
+        goto out;
+    }
+    if (store_flow_set_proofed(req->app->store, flow.id_hash, code.person_number, code.acr,
+                               code.proofing) != WP_OK) {
+        code_page(req, resp, 500, id, request, "error_internal", 0);
+        goto out;
+    }
+    WP_LOG_INFO("enrolment code redeemed (%s)", code.proofing);
+    code_page(req, resp, 200, id, request, NULL, 1);
+out:
+    store_code_clear(&code);
+    store_flow_clear(&flow);
+    json_decref(request);
+}

@@ -1,0 +1,448 @@
+#include "idp/render.h"
+
+#include <dirent.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define RENDER_MAX_FILE (256 * 1024)
+#define RENDER_MAX_DEPTH 8
+
+static const char *const LANGS[] = {"en", "nl"};
+#define NLANGS (sizeof LANGS / sizeof LANGS[0])
+
+typedef struct {
+    char *name; /* "login" or "wereldpas.js" */
+    char *body;
+    size_t len;
+    char url[96];
+    const char *ctype;
+} file_t;
+
+struct render {
+    file_t *pages;
+    size_t npages;
+    file_t *assets;
+    size_t nassets;
+    json_t *catalogs[NLANGS];
+    char source_url[256];
+};
+
+/* Reads a whole file of at most RENDER_MAX_FILE bytes; NUL-terminated. NULL on error. */
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    if (!f)
+        return NULL;
+    buf = malloc(RENDER_MAX_FILE + 1);
+    if (!buf)
+        goto out;
+    *len = fread(buf, 1, RENDER_MAX_FILE + 1, f);
+    if (*len > RENDER_MAX_FILE || ferror(f)) {
+        free(buf);
+        buf = NULL;
+        goto out;
+    }
+    buf[*len] = '\0';
+out:
+    fclose(f);
+    return buf;
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+    size_t n = strlen(s), m = strlen(suf);
+    return n > m && strcmp(s + n - m, suf) == 0;
+}
+
+/* Loads every file of dir with the suffix into *files. Returns 0 or -1. */
+static int load_dir(const char *dir, const char *suffix, file_t **files, size_t *n, char *err,
+                    size_t err_size)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (!d) {
+        snprintf(err, err_size, "cannot open template folder %s", dir);
+        return -1;
+    }
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.' || !has_suffix(e->d_name, suffix))
+            continue;
+        char path[1024];
+        size_t len = 0;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        char *body = read_file(path, &len);
+        file_t *nf = realloc(*files, (*n + 1) * sizeof **files);
+        if (!body || !nf) {
+            free(body);
+            if (nf)
+                *files = nf;
+            closedir(d);
+            snprintf(err, err_size, "cannot read %s", path);
+            return -1;
+        }
+        *files = nf;
+        file_t *f = &nf[(*n)++];
+        memset(f, 0, sizeof *f);
+        f->name = strdup(e->d_name);
+        f->body = body;
+        f->len = len;
+    }
+    closedir(d);
+    return 0;
+}
+
+static void asset_url(file_t *f)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_Digest(f->body, f->len, md, &mdlen, EVP_sha256(), NULL);
+    snprintf(f->url, sizeof f->url, "/static/%s?v=%02x%02x%02x%02x%02x%02x", f->name, md[0], md[1],
+             md[2], md[3], md[4], md[5]);
+    f->ctype = has_suffix(f->name, ".js")    ? "text/javascript; charset=utf-8"
+               : has_suffix(f->name, ".css") ? "text/css; charset=utf-8"
+               : has_suffix(f->name, ".svg") ? "image/svg+xml"
+                                             : "application/octet-stream";
+}
+
+render_t *render_open(const char *dir, char *err, size_t err_size)
+{
+    render_t *r = calloc(1, sizeof *r);
+    char path[1024];
+    if (!r)
+        return NULL;
+    if (load_dir(dir, ".html", &r->pages, &r->npages, err, err_size) != 0)
+        goto fail;
+    for (size_t i = 0; i < r->npages; i++)
+        r->pages[i].name[strlen(r->pages[i].name) - 5] = '\0';
+    snprintf(path, sizeof path, "%s/static", dir);
+    if (load_dir(path, ".js", &r->assets, &r->nassets, err, err_size) != 0 ||
+        load_dir(path, ".css", &r->assets, &r->nassets, err, err_size) != 0)
+        goto fail;
+    for (size_t i = 0; i < r->nassets; i++)
+        asset_url(&r->assets[i]);
+    for (size_t i = 0; i < NLANGS; i++) {
+        json_error_t jerr;
+        snprintf(path, sizeof path, "%s/i18n/%s.json", dir, LANGS[i]);
+        r->catalogs[i] = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+        if (!json_is_object(r->catalogs[i])) {
+            snprintf(err, err_size, "%s:%d: %s", path, jerr.line, jerr.text);
+            goto fail;
+        }
+    }
+    return r;
+fail:
+    render_free(r);
+    return NULL;
+}
+
+static void files_free(file_t *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(f[i].name);
+        free(f[i].body);
+    }
+    free(f);
+}
+
+void render_free(render_t *r)
+{
+    if (!r)
+        return;
+    files_free(r->pages, r->npages);
+    files_free(r->assets, r->nassets);
+    for (size_t i = 0; i < NLANGS; i++)
+        json_decref(r->catalogs[i]);
+    free(r);
+}
+
+static int lang_index(const char *tag, size_t len)
+{
+    for (size_t i = 0; i < NLANGS; i++) {
+        size_t l = strlen(LANGS[i]);
+        if (len >= l && strncasecmp(tag, LANGS[i], l) == 0 && (len == l || tag[l] == '-'))
+            return (int)i;
+    }
+    return -1;
+}
+
+const char *render_lang(const render_t *r, const char *ui_locales, const char *accept_language)
+{
+    (void)r;
+    if (ui_locales) {
+        const char *p = ui_locales;
+        while (*p) {
+            size_t n = strcspn(p, " ");
+            int i = lang_index(p, n);
+            if (i >= 0)
+                return LANGS[i];
+            p += n;
+            p += strspn(p, " ");
+        }
+    }
+    if (accept_language) {
+        /* Pick the supported tag with the highest q (first wins on a tie). */
+        int best = -1;
+        double best_q = 0.0;
+        const char *p = accept_language;
+        while (*p) {
+            p += strspn(p, " ,");
+            size_t n = strcspn(p, ",");
+            size_t tag = strcspn(p, ";,");
+            double q = 1.0;
+            const char *qs = memchr(p, ';', n);
+            if (qs) {
+                const char *eq = strstr(qs, "q=");
+                if (eq && eq < p + n)
+                    q = strtod(eq + 2, NULL);
+            }
+            while (tag > 0 && p[tag - 1] == ' ')
+                tag--;
+            int i = lang_index(p, tag);
+            if (i >= 0 && q > best_q) {
+                best = i;
+                best_q = q;
+            }
+            p += n;
+        }
+        if (best >= 0)
+            return LANGS[best];
+    }
+    return "en";
+}
+
+static json_t *catalog(const render_t *r, const char *lang)
+{
+    for (size_t i = 0; i < NLANGS; i++)
+        if (strcmp(LANGS[i], lang) == 0)
+            return r->catalogs[i];
+    return r->catalogs[0];
+}
+
+const char *render_msg(const render_t *r, const char *lang, const char *key)
+{
+    const char *s = json_string_value(json_object_get(catalog(r, lang), key));
+    if (!s)
+        s = json_string_value(json_object_get(r->catalogs[0], key));
+    return s ? s : key;
+}
+
+/* ---- the template engine ---- */
+
+typedef struct {
+    json_t *scopes[RENDER_MAX_DEPTH + 1];
+    int nscopes;
+    FILE *out;
+} tpl_t;
+
+/* Resolves a dotted name through the scopes, innermost first. Borrowed or NULL. */
+static json_t *lookup(const tpl_t *t, const char *name, size_t len)
+{
+    for (int s = t->nscopes - 1; s >= 0; s--) {
+        json_t *v = t->scopes[s];
+        const char *p = name, *end = name + len;
+        while (v && p < end) {
+            const char *dot = memchr(p, '.', (size_t)(end - p));
+            size_t n = dot ? (size_t)(dot - p) : (size_t)(end - p);
+            char key[128];
+            if (n >= sizeof key)
+                return NULL;
+            memcpy(key, p, n);
+            key[n] = '\0';
+            v = json_is_object(v) ? json_object_get(v, key) : NULL;
+            p += n + (dot ? 1 : 0);
+        }
+        if (v)
+            return v;
+    }
+    return NULL;
+}
+
+static int truthy(const json_t *v)
+{
+    if (!v || json_is_null(v) || json_is_false(v))
+        return 0;
+    if (json_is_string(v))
+        return json_string_length(v) > 0;
+    if (json_is_array(v))
+        return json_array_size(v) > 0;
+    if (json_is_integer(v))
+        return json_integer_value(v) != 0;
+    return 1;
+}
+
+static void put_escaped(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': fputs("&amp;", out); break;
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '"': fputs("&quot;", out); break;
+        case '\'': fputs("&#39;", out); break;
+        default: fputc(*s, out);
+        }
+    }
+}
+
+static void put_value(FILE *out, const json_t *v, int raw)
+{
+    char num[32];
+    const char *s = NULL;
+    if (json_is_string(v))
+        s = json_string_value(v);
+    else if (json_is_integer(v)) {
+        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+        s = num;
+    }
+    if (!s)
+        return;
+    if (raw)
+        fputs(s, out);
+    else
+        put_escaped(out, s);
+}
+
+/* Finds the {{/name}} closing the section opened just before p, honouring nesting. */
+static const char *section_end(const char *p, const char *end, const char *name, size_t len,
+                               const char **after)
+{
+    int depth = 1;
+    while (p < end) {
+        const char *o = strstr(p, "{{");
+        if (!o || o >= end)
+            return NULL;
+        const char *c = strstr(o, "}}");
+        if (!c)
+            return NULL;
+        if ((o[2] == '#' || o[2] == '^') && (size_t)(c - o - 3) == len &&
+            memcmp(o + 3, name, len) == 0)
+            depth++;
+        else if (o[2] == '/' && (size_t)(c - o - 3) == len && memcmp(o + 3, name, len) == 0) {
+            if (--depth == 0) {
+                *after = c + 2;
+                return o;
+            }
+        }
+        p = c + 2;
+    }
+    return NULL;
+}
+
+static void render_range(tpl_t *t, const char *p, const char *end)
+{
+    while (p < end) {
+        const char *o = strstr(p, "{{");
+        if (!o || o >= end) {
+            fwrite(p, 1, (size_t)(end - p), t->out);
+            return;
+        }
+        fwrite(p, 1, (size_t)(o - p), t->out);
+        int raw = o[2] == '{';
+        const char *c = strstr(o, raw ? "}}}" : "}}");
+        if (!c || c >= end)
+            return;
+        const char *name = o + 2 + raw;
+        char kind = *name;
+        if (kind == '#' || kind == '^') {
+            name++;
+            size_t len = (size_t)(c - name);
+            const char *after = NULL;
+            const char *close = section_end(c + 2, end, name, len, &after);
+            if (!close)
+                return;
+            json_t *v = lookup(t, name, len);
+            if (kind == '^') {
+                if (!truthy(v))
+                    render_range(t, c + 2, close);
+            } else if (json_is_array(v) && t->nscopes < RENDER_MAX_DEPTH) {
+                size_t i;
+                json_t *item;
+                json_array_foreach(v, i, item)
+                {
+                    t->scopes[t->nscopes++] = item;
+                    render_range(t, c + 2, close);
+                    t->nscopes--;
+                }
+            } else if (truthy(v)) {
+                render_range(t, c + 2, close);
+            }
+            p = after;
+            continue;
+        }
+        put_value(t->out, lookup(t, name, (size_t)(c - name)), raw);
+        p = c + (raw ? 3 : 2);
+    }
+}
+
+static const file_t *find(const file_t *files, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(files[i].name, name) == 0)
+            return &files[i];
+    return NULL;
+}
+
+/* Renders one template with ctx into a malloc'd string. */
+static char *render_one(const file_t *f, json_t *ctx, size_t *len)
+{
+    char *buf = NULL;
+    tpl_t t = {.nscopes = 1};
+    t.scopes[0] = ctx;
+    t.out = open_memstream(&buf, len);
+    if (!t.out)
+        return NULL;
+    render_range(&t, f->body, f->body + f->len);
+    if (fclose(t.out) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+const char *render_asset_url(const render_t *r, const char *name)
+{
+    const file_t *f = find(r->assets, r->nassets, name);
+    return f ? f->url : "";
+}
+
+char *render_page(const render_t *r, const char *name, const char *lang, json_t *ctx,
+                  size_t *len)
+{
+    const file_t *page = find(r->pages, r->npages, name);
+    const file_t *layout = find(r->pages, r->npages, "layout");
+    char *inner = NULL, *html = NULL;
+    size_t inner_len = 0;
+    if (!page || !layout)
+        return NULL;
+    json_object_set(ctx, "t", catalog(r, lang));
+    json_object_set_new(ctx, "lang", json_string(lang));
+    json_object_set_new(ctx, "dir", json_string("ltr"));
+    json_object_set_new(ctx, "asset_css", json_string(render_asset_url(r, "wereldpas.css")));
+    json_object_set_new(ctx, "asset_js", json_string(render_asset_url(r, "wereldpas.js")));
+    inner = render_one(page, ctx, &inner_len);
+    if (!inner)
+        return NULL;
+    json_object_set_new(ctx, "content", json_string(inner));
+    html = render_one(layout, ctx, len);
+    free(inner);
+    json_object_del(ctx, "content");
+    return html;
+}
+
+int render_static(const render_t *r, const char *path, const char **body, size_t *len,
+                  const char **ctype)
+{
+    if (strncmp(path, "/static/", 8) != 0)
+        return -1;
+    const file_t *f = find(r->assets, r->nassets, path + 8);
+    if (!f)
+        return -1;
+    *body = f->body;
+    *len = f->len;
+    *ctype = f->ctype;
+    return 0;
+}

@@ -1,0 +1,88 @@
+#include "idp/router.h"
+
+#include <string.h>
+
+#include "idp/page.h"
+#include "idp/render.h"
+
+typedef struct {
+    unsigned methods;
+    const char *path;
+    handler_t handler;
+} route_t;
+
+#define GP (HTTP_GET | HTTP_HEAD | HTTP_POST)
+#define G (HTTP_GET | HTTP_HEAD)
+#define P HTTP_POST
+
+static const route_t ROUTES[] = {
+    {G, "/.well-known/openid-configuration", oidc_discovery_handle},
+    {G, "/.well-known/oauth-authorization-server", oidc_discovery_handle},
+    {G, "/jwks", oidc_jwks_handle},
+    {GP, "/authorize", oidc_authorize_handle},
+    {G, "/continue", oidc_continue_handle},
+    {P, "/token", oidc_token_handle},
+    {GP, "/userinfo", oidc_userinfo_handle},
+    {GP, "/logout", oidc_logout_handle},
+    {G, "/login", page_login_handle},
+    {G, "/enrol", page_enrol_handle},
+    {GP, "/enrol/code", page_enrol_code_handle},
+    {GP, "/enrol/diploma", page_enrol_diploma_handle},
+    {G, "/recover", page_recover_handle},
+    {G, "/account", page_account_handle},
+    {P, "/webauthn/register/options", webauthn_register_options_handle},
+    {P, "/webauthn/register/verify", webauthn_register_verify_handle},
+    {P, "/webauthn/login/options", webauthn_login_options_handle},
+    {P, "/webauthn/login/verify", webauthn_login_verify_handle},
+    {G, "/healthz", health_healthz_handle},
+    {G, "/readyz", health_readyz_handle},
+    {G, "/metrics", health_metrics_handle},
+};
+
+static int wants_json(const http_req_t *req)
+{
+    return strncmp(req->path, "/webauthn/", 10) == 0 || strcmp(req->path, "/token") == 0 ||
+           strcmp(req->path, "/userinfo") == 0 || strncmp(req->path, "/.well-known/", 13) == 0;
+}
+
+void router_dispatch(http_req_t *req, http_resp_t *resp)
+{
+    const char *body;
+    size_t len;
+    const char *ctype;
+
+    if (render_static(req->app->render, req->path, &body, &len, &ctype) == 0 &&
+        (req->method & (HTTP_GET | HTTP_HEAD))) {
+        char *copy = malloc(len);
+        if (copy)
+            memcpy(copy, body, len);
+        http_resp_take(resp, copy ? 200 : 500, ctype, copy, copy ? len : 0);
+        resp->cache = "public, max-age=31536000, immutable";
+        return;
+    }
+    for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++) {
+        if (strcmp(ROUTES[i].path, req->path) != 0)
+            continue;
+        if (!(ROUTES[i].methods & req->method)) {
+            http_resp_header(resp, "Allow", (ROUTES[i].methods & HTTP_POST) ?
+                             ((ROUTES[i].methods & HTTP_GET) ? "GET, HEAD, POST" : "POST")
+                             : "GET, HEAD");
+            http_resp_json_error(resp, 405, "invalid_request", "Method not allowed.");
+            return;
+        }
+        if (req->bad_body) {
+            if (wants_json(req))
+                http_resp_json_error(resp, 400, "invalid_request",
+                                     "The request body is malformed.");
+            else
+                page_error(req, resp, 400, "error_bad_request");
+            return;
+        }
+        ROUTES[i].handler(req, resp);
+        return;
+    }
+    if (wants_json(req))
+        http_resp_json_error(resp, 404, "not_found", "No such endpoint.");
+    else
+        page_error(req, resp, 404, "error_not_found");
+}

@@ -1,0 +1,379 @@
+/* Storage front: picks the backend named by the URL and forwards every call to it, plus
+ * the backend-independent helpers that free records. */
+#include "idp/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "idp/store_backend.h"
+
+struct store {
+    const store_ops_t *ops;
+    void *impl;
+};
+
+static int has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+wp_err_t store_open(const char *url, int migrate, store_t **out, char *err, size_t err_size)
+{
+    wp_err_t rc = WP_ERR;
+    store_t *s = NULL;
+    const char *path = NULL;
+
+    if (err_size > 0)
+        err[0] = '\0';
+    if (!url || !*url) {
+        snprintf(err, err_size, "storage URL is empty");
+        goto out;
+    }
+    if (has_prefix(url, "postgresql://") || has_prefix(url, "postgres://")) {
+        snprintf(err, err_size, "PostgreSQL backend not built yet");
+        goto out;
+    }
+    if (has_prefix(url, "sqlite:"))
+        path = url + strlen("sqlite:");
+    else if (strstr(url, "://"))
+        snprintf(err, err_size, "unsupported storage URL scheme (use sqlite:PATH)");
+    else
+        path = url; /* a bare path */
+    if (!path)
+        goto out;
+    if (!*path) {
+        snprintf(err, err_size, "storage URL names no database file");
+        goto out;
+    }
+
+    s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, err_size, "out of memory");
+        goto out;
+    }
+    s->ops = &store_sqlite_ops;
+    rc = store_sqlite_open(path, migrate, &s->impl, err, err_size);
+    if (rc)
+        goto out;
+    *out = s;
+    s = NULL;
+    rc = WP_OK;
+out:
+    free(s);
+    return rc;
+}
+
+void store_close(store_t *s)
+{
+    if (!s)
+        return;
+    s->ops->close(s->impl);
+    free(s);
+}
+
+wp_err_t store_ping(store_t *s)
+{
+    return s->ops->ping(s->impl);
+}
+
+int store_schema_version(store_t *s)
+{
+    return s->ops->schema_version(s->impl);
+}
+
+wp_err_t store_purge_expired(store_t *s, int64_t now)
+{
+    return s->ops->purge_expired(s->impl, now);
+}
+
+wp_err_t store_client_add(store_t *s, json_t *client)
+{
+    return s->ops->client_add(s->impl, client);
+}
+
+wp_err_t store_client_get(store_t *s, const char *client_id, json_t **out)
+{
+    return s->ops->client_get(s->impl, client_id, out);
+}
+
+wp_err_t store_client_list(store_t *s, json_t **out)
+{
+    return s->ops->client_list(s->impl, out);
+}
+
+wp_err_t store_client_remove(store_t *s, const char *client_id)
+{
+    return s->ops->client_remove(s->impl, client_id);
+}
+
+wp_err_t store_key_add(store_t *s, const store_key_t *key)
+{
+    return s->ops->key_add(s->impl, key);
+}
+
+wp_err_t store_key_list(store_t *s, store_key_t **keys, size_t *n)
+{
+    return s->ops->key_list(s->impl, keys, n);
+}
+
+wp_err_t store_key_retire(store_t *s, const char *kid, int64_t now)
+{
+    return s->ops->key_retire(s->impl, kid, now);
+}
+
+wp_err_t store_register_import(store_t *s, store_person_iter_t next, void *ctx, size_t *count)
+{
+    return s->ops->register_import(s->impl, next, ctx, count);
+}
+
+wp_err_t store_person_get(store_t *s, const char *person_number, store_person_t *out)
+{
+    return s->ops->person_get(s->impl, person_number, out);
+}
+
+wp_err_t store_account_get(store_t *s, const char *account_id, store_account_t *out)
+{
+    return s->ops->account_get(s->impl, account_id, out);
+}
+
+wp_err_t store_account_by_person(store_t *s, const char *person_number, store_account_t *out)
+{
+    return s->ops->account_by_person(s->impl, person_number, out);
+}
+
+wp_err_t store_account_bind_credential(store_t *s, const char *person_number, const char *acr,
+                                       const char *proofing, int64_t now,
+                                       const store_credential_t *cred, char **account_id)
+{
+    return s->ops->account_bind_credential(s->impl, person_number, acr, proofing, now, cred,
+                                           account_id);
+}
+
+wp_err_t store_credential_get(store_t *s, const char *cred_id, store_credential_t *out)
+{
+    return s->ops->credential_get(s->impl, cred_id, out);
+}
+
+wp_err_t store_credential_touch(store_t *s, const char *cred_id, uint32_t old_count,
+                                uint32_t new_count, int backup_state, int64_t now)
+{
+    return s->ops->credential_touch(s->impl, cred_id, old_count, new_count, backup_state, now);
+}
+
+wp_err_t store_credential_list(store_t *s, const char *account_id, store_credential_t **out,
+                               size_t *n)
+{
+    return s->ops->credential_list(s->impl, account_id, out, n);
+}
+
+wp_err_t store_code_add(store_t *s, const store_code_t *code)
+{
+    return s->ops->code_add(s->impl, code);
+}
+
+wp_err_t store_code_redeem(store_t *s, const char *hash, const char *kind, int64_t now,
+                           store_code_t *out)
+{
+    return s->ops->code_redeem(s->impl, hash, kind, now, out);
+}
+
+wp_err_t store_flow_create(store_t *s, const store_flow_t *flow)
+{
+    return s->ops->flow_create(s->impl, flow);
+}
+
+wp_err_t store_flow_get(store_t *s, const char *id_hash, int64_t now, store_flow_t *out)
+{
+    return s->ops->flow_get(s->impl, id_hash, now, out);
+}
+
+wp_err_t store_flow_set_proofed(store_t *s, const char *id_hash, const char *person_number,
+                                const char *acr, const char *proofing)
+{
+    return s->ops->flow_set_proofed(s->impl, id_hash, person_number, acr, proofing);
+}
+
+wp_err_t store_flow_code_failed(store_t *s, const char *id_hash, int max, int *attempts)
+{
+    return s->ops->flow_code_failed(s->impl, id_hash, max, attempts);
+}
+
+wp_err_t store_flow_delete(store_t *s, const char *id_hash)
+{
+    return s->ops->flow_delete(s->impl, id_hash);
+}
+
+wp_err_t store_challenge_put(store_t *s, const char *flow_hash, const char *kind,
+                             const char *challenge_b64, int64_t expires_at)
+{
+    return s->ops->challenge_put(s->impl, flow_hash, kind, challenge_b64, expires_at);
+}
+
+wp_err_t store_challenge_take(store_t *s, const char *flow_hash, const char *kind, int64_t now,
+                              char **challenge_b64)
+{
+    return s->ops->challenge_take(s->impl, flow_hash, kind, now, challenge_b64);
+}
+
+wp_err_t store_session_create(store_t *s, const store_session_t *x)
+{
+    return s->ops->session_create(s->impl, x);
+}
+
+wp_err_t store_session_get(store_t *s, const char *hash, int64_t now, store_session_t *out)
+{
+    return s->ops->session_get(s->impl, hash, now, out);
+}
+
+wp_err_t store_session_delete(store_t *s, const char *hash)
+{
+    return s->ops->session_delete(s->impl, hash);
+}
+
+wp_err_t store_authcode_add(store_t *s, const store_authcode_t *c)
+{
+    return s->ops->authcode_add(s->impl, c);
+}
+
+wp_err_t store_authcode_take(store_t *s, const char *hash, int64_t now, store_authcode_t *out)
+{
+    return s->ops->authcode_take(s->impl, hash, now, out);
+}
+
+wp_err_t store_ratelimit_count(store_t *s, const char *key, int window_secs, int64_t now,
+                               int *count)
+{
+    return s->ops->ratelimit_count(s->impl, key, window_secs, now, count);
+}
+
+wp_err_t store_ratelimit_add(store_t *s, const char *key, int window_secs, int64_t now, int *count)
+{
+    return s->ops->ratelimit_add(s->impl, key, window_secs, now, count);
+}
+
+/* ---- freeing records */
+
+static void free_str(char **p)
+{
+    free(*p);
+    *p = NULL;
+}
+
+void store_keys_free(store_key_t *keys, size_t n)
+{
+    if (!keys)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(keys[i].kid);
+        free(keys[i].alg);
+        if (keys[i].sealed)
+            sodium_memzero(keys[i].sealed, keys[i].sealed_len);
+        free(keys[i].sealed);
+    }
+    free(keys);
+}
+
+void store_person_clear(store_person_t *p)
+{
+    if (!p)
+        return;
+    free_str(&p->person_number);
+    free_str(&p->family_name);
+    free_str(&p->given_names);
+    free_str(&p->birthdate);
+    free_str(&p->institution);
+    free_str(&p->programme);
+    free_str(&p->diploma_date);
+    free_str(&p->contact_email);
+    free_str(&p->preferred_language);
+}
+
+void store_account_clear(store_account_t *a)
+{
+    if (!a)
+        return;
+    free_str(&a->id);
+    free_str(&a->person_number);
+    free_str(&a->acr);
+    free_str(&a->proofing);
+    a->created_at = 0;
+    a->proofed_at = 0;
+}
+
+void store_credential_clear(store_credential_t *c)
+{
+    if (!c)
+        return;
+    free_str(&c->cred_id);
+    free_str(&c->account_id);
+    free(c->public_key);
+    free_str(&c->aaguid);
+    free_str(&c->transports);
+    free_str(&c->name);
+    memset(c, 0, sizeof *c);
+}
+
+void store_credentials_free(store_credential_t *c, size_t n)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_credential_clear(&c[i]);
+    free(c);
+}
+
+void store_code_clear(store_code_t *c)
+{
+    if (!c)
+        return;
+    free_str(&c->hash);
+    free_str(&c->kind);
+    free_str(&c->person_number);
+    free_str(&c->acr);
+    free_str(&c->proofing);
+    c->expires_at = 0;
+}
+
+void store_flow_clear(store_flow_t *f)
+{
+    if (!f)
+        return;
+    free_str(&f->id_hash);
+    free_str(&f->browser_hash);
+    free_str(&f->request);
+    free_str(&f->person_number);
+    free_str(&f->acr);
+    free_str(&f->proofing);
+    memset(f, 0, sizeof *f);
+}
+
+void store_session_clear(store_session_t *x)
+{
+    if (!x)
+        return;
+    free_str(&x->hash);
+    free_str(&x->sid);
+    free_str(&x->account_id);
+    free_str(&x->acr);
+    memset(x, 0, sizeof *x);
+}
+
+void store_authcode_clear(store_authcode_t *c)
+{
+    if (!c)
+        return;
+    free_str(&c->hash);
+    free_str(&c->client_id);
+    free_str(&c->redirect_uri);
+    free_str(&c->code_challenge);
+    free_str(&c->nonce);
+    free_str(&c->account_id);
+    free_str(&c->scope);
+    free_str(&c->acr);
+    free_str(&c->sid);
+    free_str(&c->claims);
+    memset(c, 0, sizeof *c);
+}

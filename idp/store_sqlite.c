@@ -1,0 +1,1582 @@
+/* SQLite storage backend: the schema, its migrations and every store_* operation.
+ *
+ * One connection per store, guarded by a mutex, so calls from the server's thread pool run
+ * one at a time on it. Other processes (the command-line tools) may use the same file at
+ * the same time: WAL mode and a busy timeout let them wait for each other, and every
+ * single-use operation is one conditional UPDATE or DELETE ... RETURNING, so it stays
+ * atomic across connections too. Every value reaches SQL as a bound parameter. */
+#include "idp/store_backend.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#define SQ_BUSY_TIMEOUT_MS 5000
+#define SQ_ACCOUNT_ID_BYTES 32
+#define SQ_ACCOUNT_ID_SIZE                                                                         \
+    sodium_base64_ENCODED_LEN(SQ_ACCOUNT_ID_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING)
+
+typedef struct {
+    sqlite3 *db;
+    pthread_mutex_t lock;
+} sq_t;
+
+/* Schema migrations: migrations[i] takes the schema from version i to i + 1. Append only;
+ * never edit a migration that has shipped. */
+static const char *const migrations[] = {
+    /* 1: the first schema */
+    "CREATE TABLE clients ("
+    "  client_id TEXT PRIMARY KEY,"
+    "  json TEXT NOT NULL"
+    ");"
+    "CREATE TABLE keys ("
+    "  kid TEXT PRIMARY KEY,"
+    "  alg TEXT NOT NULL,"
+    "  sealed BLOB NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  retired_at INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE TABLE register ("
+    "  id INTEGER PRIMARY KEY,"
+    "  person_number TEXT NOT NULL,"
+    "  family_name TEXT NOT NULL,"
+    "  given_names TEXT NOT NULL,"
+    "  birthdate TEXT NOT NULL,"
+    "  institution TEXT NOT NULL,"
+    "  programme TEXT NOT NULL,"
+    "  diploma_date TEXT NOT NULL,"
+    "  contact_email TEXT NOT NULL,"
+    "  preferred_language TEXT"
+    ");"
+    "CREATE INDEX register_person ON register (person_number);"
+    "CREATE TABLE accounts ("
+    "  id TEXT PRIMARY KEY,"
+    "  person_number TEXT NOT NULL UNIQUE,"
+    "  acr TEXT NOT NULL,"
+    "  proofing TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  proofed_at INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE credentials ("
+    "  cred_id TEXT PRIMARY KEY,"
+    "  account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,"
+    "  public_key BLOB NOT NULL,"
+    "  alg INTEGER NOT NULL,"
+    "  sign_count INTEGER NOT NULL,"
+    "  backup_eligible INTEGER NOT NULL,"
+    "  backup_state INTEGER NOT NULL,"
+    "  aaguid TEXT,"
+    "  transports TEXT,"
+    "  name TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  last_used_at INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE INDEX credentials_account ON credentials (account_id);"
+    "CREATE TABLE codes ("
+    "  hash TEXT PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"
+    "  person_number TEXT NOT NULL,"
+    "  acr TEXT NOT NULL,"
+    "  proofing TEXT NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  used_at INTEGER"
+    ");"
+    "CREATE TABLE flows ("
+    "  id_hash TEXT PRIMARY KEY,"
+    "  browser_hash TEXT NOT NULL,"
+    "  request TEXT NOT NULL,"
+    "  person_number TEXT,"
+    "  acr TEXT,"
+    "  proofing TEXT,"
+    "  code_attempts INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE challenges ("
+    "  flow_hash TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  challenge TEXT NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (flow_hash, kind)"
+    ");"
+    "CREATE TABLE sessions ("
+    "  hash TEXT PRIMARY KEY,"
+    "  sid TEXT NOT NULL UNIQUE,"
+    "  account_id TEXT NOT NULL,"
+    "  acr TEXT,"
+    "  auth_time INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX sessions_account ON sessions (account_id);"
+    "CREATE TABLE authcodes ("
+    "  hash TEXT PRIMARY KEY,"
+    "  client_id TEXT NOT NULL,"
+    "  redirect_uri TEXT NOT NULL,"
+    "  code_challenge TEXT,"
+    "  nonce TEXT,"
+    "  account_id TEXT NOT NULL,"
+    "  scope TEXT NOT NULL,"
+    "  acr TEXT,"
+    "  sid TEXT,"
+    "  claims TEXT,"
+    "  auth_time INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  used_at INTEGER"
+    ");"
+    "CREATE TABLE ratelimits ("
+    "  key TEXT NOT NULL,"
+    "  window_secs INTEGER NOT NULL,"
+    "  window_start INTEGER NOT NULL,"
+    "  count INTEGER NOT NULL,"
+    "  PRIMARY KEY (key, window_secs, window_start)"
+    ");",
+};
+
+#define SQ_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* ---- small helpers, all called with the lock held */
+
+static void sq_lock(sq_t *q)
+{
+    pthread_mutex_lock(&q->lock);
+}
+
+static void sq_unlock(sq_t *q)
+{
+    pthread_mutex_unlock(&q->lock);
+}
+
+/* Maps an SQLite result code to a wp_err_t: a taken key is WP_ERR_EXISTS, another broken
+ * constraint (a missing required field) WP_ERR_INVALID, anything else WP_ERR (logged). */
+static wp_err_t sq_error(sq_t *q, int rc, const char *what)
+{
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+        if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
+            return WP_ERR_EXISTS;
+        WP_LOG_WARN("sqlite: %s: %s", what, sqlite3_errmsg(q->db));
+        return WP_ERR_INVALID;
+    }
+    WP_LOG_ERR("sqlite: %s: %s", what, sqlite3_errmsg(q->db));
+    return WP_ERR;
+}
+
+/* Prepares sql into *st and binds one parameter per character of types:
+ * 't' const char * (NULL binds NULL), 'i' int, 'I' int64_t, 'b' const void * then size_t.
+ * On error *st is NULL. */
+static wp_err_t sq_vprep(sq_t *q, sqlite3_stmt **st, const char *sql, const char *types, va_list ap)
+{
+    int rc = sqlite3_prepare_v2(q->db, sql, -1, st, NULL);
+    if (rc != SQLITE_OK) {
+        *st = NULL;
+        return sq_error(q, rc, "prepare");
+    }
+    for (int i = 0; types[i] && rc == SQLITE_OK; i++) {
+        int col = i + 1;
+        switch (types[i]) {
+        case 't': {
+            const char *v = va_arg(ap, const char *);
+            rc = v ? sqlite3_bind_text(*st, col, v, -1, SQLITE_TRANSIENT)
+                   : sqlite3_bind_null(*st, col);
+            break;
+        }
+        case 'i':
+            rc = sqlite3_bind_int(*st, col, va_arg(ap, int));
+            break;
+        case 'I':
+            rc = sqlite3_bind_int64(*st, col, va_arg(ap, int64_t));
+            break;
+        case 'b': {
+            const void *p = va_arg(ap, const void *);
+            size_t len = va_arg(ap, size_t);
+            rc = p ? sqlite3_bind_blob64(*st, col, p, (sqlite3_uint64)len, SQLITE_TRANSIENT)
+                   : sqlite3_bind_null(*st, col);
+            break;
+        }
+        default:
+            assert(!"unknown bind type");
+            rc = SQLITE_MISUSE;
+        }
+    }
+    if (rc != SQLITE_OK) {
+        wp_err_t e = sq_error(q, rc, "bind");
+        sqlite3_finalize(*st);
+        *st = NULL;
+        return e;
+    }
+    return WP_OK;
+}
+
+static wp_err_t sq_prep(sq_t *q, sqlite3_stmt **st, const char *sql, const char *types, ...)
+{
+    va_list ap;
+    va_start(ap, types);
+    wp_err_t rc = sq_vprep(q, st, sql, types, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* Runs a statement that returns no rows. *changes (may be NULL) receives the number of
+ * rows it changed. */
+static wp_err_t sq_exec(sq_t *q, int *changes, const char *sql, const char *types, ...)
+{
+    sqlite3_stmt *st = NULL;
+    va_list ap;
+    va_start(ap, types);
+    wp_err_t rc = sq_vprep(q, &st, sql, types, ap);
+    va_end(ap);
+    if (rc)
+        return rc;
+    int s = sqlite3_step(st);
+    while (s == SQLITE_ROW)
+        s = sqlite3_step(st);
+    if (s != SQLITE_DONE)
+        rc = sq_error(q, s, "step");
+    else if (changes)
+        *changes = sqlite3_changes(q->db);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Steps st once: WP_OK with a row, WP_ERR_NOTFOUND when there is none, else an error. */
+static wp_err_t sq_row(sq_t *q, sqlite3_stmt *st)
+{
+    int s = sqlite3_step(st);
+    if (s == SQLITE_ROW)
+        return WP_OK;
+    if (s == SQLITE_DONE)
+        return WP_ERR_NOTFOUND;
+    return sq_error(q, s, "step");
+}
+
+/* Steps st to its end (after a RETURNING row, so its changes are complete). */
+static wp_err_t sq_finish(sq_t *q, sqlite3_stmt *st)
+{
+    int s;
+    do
+        s = sqlite3_step(st);
+    while (s == SQLITE_ROW);
+    return s == SQLITE_DONE ? WP_OK : sq_error(q, s, "step");
+}
+
+static wp_err_t sq_begin(sq_t *q)
+{
+    return sq_exec(q, NULL, "BEGIN IMMEDIATE", "");
+}
+
+static wp_err_t sq_commit(sq_t *q)
+{
+    return sq_exec(q, NULL, "COMMIT", "");
+}
+
+/* Rolls back the open transaction, if any. */
+static void sq_rollback(sq_t *q)
+{
+    if (!sqlite3_get_autocommit(q->db))
+        sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* A malloc'd copy of text column i, or NULL for SQL NULL; sets *bad when out of memory. */
+static char *col_str(sqlite3_stmt *st, int i, int *bad)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return NULL;
+    const unsigned char *t = sqlite3_column_text(st, i);
+    char *c = t ? strdup((const char *)t) : NULL;
+    if (!c)
+        *bad = 1;
+    return c;
+}
+
+/* A malloc'd copy of blob column i (NULL for SQL NULL or empty); sets *bad on failure. */
+static uint8_t *col_blob(sqlite3_stmt *st, int i, size_t *len, int *bad)
+{
+    *len = 0;
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return NULL;
+    const void *p = sqlite3_column_blob(st, i);
+    int n = sqlite3_column_bytes(st, i);
+    if (n <= 0)
+        return NULL;
+    uint8_t *c = malloc((size_t)n);
+    if (!c || !p) {
+        free(c);
+        *bad = 1;
+        return NULL;
+    }
+    memcpy(c, p, (size_t)n);
+    *len = (size_t)n;
+    return c;
+}
+
+/* Makes room for one more element of size elem in *arr (capacity *cap, n used). */
+static wp_err_t grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return WP_OK;
+    size_t ncap = *cap ? *cap * 2 : 8;
+    if (ncap < *cap || ncap > SIZE_MAX / elem)
+        return WP_ERR;
+    void *p = realloc(*arr, ncap * elem);
+    if (!p)
+        return WP_ERR;
+    *arr = p;
+    *cap = ncap;
+    return WP_OK;
+}
+
+/* ---- opening, schema and versions */
+
+/* Creates every missing folder above the file path with mode 0700. */
+static int make_parents(const char *path, char *err, size_t err_size)
+{
+    char *buf = strdup(path);
+    int rc = -1;
+    if (!buf) {
+        snprintf(err, err_size, "out of memory");
+        goto out;
+    }
+    for (char *p = strchr(buf + 1, '/'); p; p = strchr(p + 1, '/')) {
+        *p = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
+            snprintf(err, err_size, "cannot create folder %s: %s", buf, strerror(errno));
+            goto out;
+        }
+        *p = '/';
+    }
+    rc = 0;
+out:
+    free(buf);
+    return rc;
+}
+
+/* Creates the database file with mode 0600 when it does not exist (SQLite gives its -wal
+ * and -shm files the same mode). */
+static int create_file(const char *path, char *err, size_t err_size)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return 0;
+        snprintf(err, err_size, "cannot create database %s: %s", path, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+/* The schema version in force: 0 for a database without a schema_version table. */
+static wp_err_t read_version(sq_t *q, int *version)
+{
+    sqlite3_stmt *st = NULL;
+    wp_err_t rc = sq_prep(q, &st,
+                          "SELECT count(*) FROM sqlite_master"
+                          " WHERE type = 'table' AND name = 'schema_version'",
+                          "");
+    if (rc)
+        goto out;
+    rc = sq_row(q, st);
+    if (rc)
+        goto out;
+    int have = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!have) {
+        *version = 0;
+        goto out;
+    }
+    rc = sq_prep(q, &st, "SELECT coalesce(max(version), 0) FROM schema_version", "");
+    if (rc)
+        goto out;
+    rc = sq_row(q, st);
+    if (rc)
+        goto out;
+    *version = sqlite3_column_int(st, 0);
+out:
+    sqlite3_finalize(st);
+    return rc == WP_ERR_NOTFOUND ? WP_ERR : rc;
+}
+
+/* Applies the missing migrations, each in its own transaction. */
+static wp_err_t migrate_schema(sq_t *q, char *err, size_t err_size)
+{
+    wp_err_t rc = WP_OK;
+    for (;;) {
+        int version = 0;
+        rc = sq_begin(q);
+        if (rc)
+            break;
+        rc = sq_exec(q, NULL,
+                     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", "");
+        if (!rc)
+            rc = read_version(q, &version);
+        if (rc)
+            break;
+        if (version > SQ_SCHEMA_VERSION) {
+            snprintf(err, err_size,
+                     "database schema version %d is newer than this program's %d; "
+                     "upgrade wereldpas",
+                     version, SQ_SCHEMA_VERSION);
+            rc = WP_ERR;
+            break;
+        }
+        if (version == SQ_SCHEMA_VERSION) {
+            rc = sq_commit(q);
+            break;
+        }
+        if (sqlite3_exec(q->db, migrations[version], NULL, NULL, NULL) != SQLITE_OK) {
+            snprintf(err, err_size, "migration to schema version %d failed: %s", version + 1,
+                     sqlite3_errmsg(q->db));
+            rc = WP_ERR;
+            break;
+        }
+        rc = sq_exec(q, NULL, "DELETE FROM schema_version", "");
+        if (!rc)
+            rc = sq_exec(q, NULL, "INSERT INTO schema_version (version) VALUES (?)", "i",
+                         version + 1);
+        if (!rc)
+            rc = sq_commit(q);
+        if (rc)
+            break;
+        WP_LOG_INFO("storage: migrated schema to version %d", version + 1);
+    }
+    if (rc) {
+        sq_rollback(q);
+        if (err_size > 0 && !err[0])
+            snprintf(err, err_size, "schema migration failed: %s", sqlite3_errmsg(q->db));
+    }
+    return rc;
+}
+
+static wp_err_t check_version(sq_t *q, char *err, size_t err_size)
+{
+    int version = 0;
+    if (read_version(q, &version)) {
+        snprintf(err, err_size, "cannot read schema version: %s", sqlite3_errmsg(q->db));
+        return WP_ERR;
+    }
+    if (version < SQ_SCHEMA_VERSION) {
+        snprintf(err, err_size,
+                 "database schema version %d is older than this program's %d; "
+                 "run `wereldpas serve` to migrate",
+                 version, SQ_SCHEMA_VERSION);
+        return WP_ERR;
+    }
+    if (version > SQ_SCHEMA_VERSION) {
+        snprintf(err, err_size,
+                 "database schema version %d is newer than this program's %d; upgrade wereldpas",
+                 version, SQ_SCHEMA_VERSION);
+        return WP_ERR;
+    }
+    return WP_OK;
+}
+
+static void sq_close(void *impl)
+{
+    sq_t *q = impl;
+    if (!q)
+        return;
+    sqlite3_close_v2(q->db);
+    pthread_mutex_destroy(&q->lock);
+    free(q);
+}
+
+wp_err_t store_sqlite_open(const char *path, int migrate, void **impl, char *err, size_t err_size)
+{
+    wp_err_t rc = WP_ERR;
+    sq_t *q = NULL;
+    int memory = strcmp(path, ":memory:") == 0;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
+    struct stat sb;
+
+    if (err_size > 0)
+        err[0] = '\0';
+    if (sodium_init() < 0) {
+        snprintf(err, err_size, "libsodium failed to initialise");
+        goto out;
+    }
+    if (!memory && migrate) {
+        if (make_parents(path, err, err_size) || create_file(path, err, err_size))
+            goto out;
+    } else if (!memory && stat(path, &sb) != 0) {
+        snprintf(err, err_size, "no database at %s (%s); run `wereldpas serve` to create it", path,
+                 strerror(errno));
+        goto out;
+    }
+    if (memory)
+        flags |= SQLITE_OPEN_CREATE;
+
+    q = calloc(1, sizeof *q);
+    if (!q || pthread_mutex_init(&q->lock, NULL) != 0) {
+        free(q);
+        q = NULL;
+        snprintf(err, err_size, "out of memory");
+        goto out;
+    }
+    int s = sqlite3_open_v2(path, &q->db, flags, NULL);
+    if (s != SQLITE_OK) {
+        snprintf(err, err_size, "cannot open database %s: %s", path,
+                 q->db ? sqlite3_errmsg(q->db) : "out of memory");
+        goto out;
+    }
+    sqlite3_extended_result_codes(q->db, 1);
+    sqlite3_busy_timeout(q->db, SQ_BUSY_TIMEOUT_MS);
+    sqlite3_db_config(q->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+    sqlite3_db_config(q->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
+    if (sqlite3_exec(q->db,
+                     "PRAGMA journal_mode = WAL;"
+                     "PRAGMA synchronous = FULL;"
+                     "PRAGMA foreign_keys = ON;"
+                     "PRAGMA secure_delete = ON;",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, err_size, "cannot set up database %s: %s", path, sqlite3_errmsg(q->db));
+        goto out;
+    }
+    rc = migrate ? migrate_schema(q, err, err_size) : check_version(q, err, err_size);
+    if (rc)
+        goto out;
+    *impl = q;
+    q = NULL;
+out:
+    if (q) {
+        sq_close(q);
+        if (rc == WP_OK)
+            rc = WP_ERR;
+    }
+    return rc;
+}
+
+static wp_err_t sq_ping(void *impl)
+{
+    sq_t *q = impl;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, NULL, "SELECT count(*) FROM schema_version", "");
+    sq_unlock(q);
+    return rc;
+}
+
+static int sq_schema_version(void *impl)
+{
+    sq_t *q = impl;
+    int version = -1;
+    sq_lock(q);
+    if (read_version(q, &version))
+        version = -1;
+    sq_unlock(q);
+    return version;
+}
+
+static wp_err_t sq_purge_expired(void *impl, int64_t now)
+{
+    static const char *const purges[] = {
+        "DELETE FROM flows WHERE expires_at <= ?",
+        "DELETE FROM challenges WHERE expires_at <= ?",
+        "DELETE FROM codes WHERE expires_at <= ?",
+        "DELETE FROM sessions WHERE expires_at <= ?",
+        "DELETE FROM authcodes WHERE expires_at <= ?",
+        "DELETE FROM ratelimits WHERE window_start + window_secs <= ?",
+    };
+    sq_t *q = impl;
+    sq_lock(q);
+    wp_err_t rc = sq_begin(q);
+    for (size_t i = 0; !rc && i < sizeof purges / sizeof purges[0]; i++)
+        rc = sq_exec(q, NULL, purges[i], "I", now);
+    if (!rc)
+        rc = sq_commit(q);
+    if (rc)
+        sq_rollback(q);
+    sq_unlock(q);
+    return rc;
+}
+
+/* ---- clients */
+
+static wp_err_t sq_client_add(void *impl, json_t *client)
+{
+    sq_t *q = impl;
+    const char *id = json_string_value(json_object_get(client, "client_id"));
+    if (!json_is_object(client) || !id || !*id)
+        return WP_ERR_INVALID;
+    char *text = json_dumps(client, JSON_COMPACT);
+    if (!text)
+        return WP_ERR;
+    sq_lock(q);
+    wp_err_t rc =
+        sq_exec(q, NULL, "INSERT INTO clients (client_id, json) VALUES (?, ?)", "tt", id, text);
+    sq_unlock(q);
+    free(text);
+    return rc;
+}
+
+/* Parses the JSON text of column i into a new object reference. */
+static json_t *col_json(sqlite3_stmt *st, int i)
+{
+    const char *text = (const char *)sqlite3_column_text(st, i);
+    json_error_t jerr;
+    json_t *j = text ? json_loads(text, 0, &jerr) : NULL;
+    if (!j)
+        WP_LOG_ERR("storage: stored client is not valid JSON");
+    return j;
+}
+
+static wp_err_t sq_client_get(void *impl, const char *client_id, json_t **out)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st, "SELECT json FROM clients WHERE client_id = ?", "t", client_id);
+    if (rc)
+        goto out;
+    rc = sq_row(q, st);
+    if (rc)
+        goto out;
+    json_t *j = col_json(st, 0);
+    if (!j) {
+        rc = WP_ERR;
+        goto out;
+    }
+    *out = j;
+out:
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_client_list(void *impl, json_t **out)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    json_t *arr = json_array();
+    wp_err_t rc = arr ? WP_OK : WP_ERR;
+    sq_lock(q);
+    if (!rc)
+        rc = sq_prep(q, &st, "SELECT json FROM clients ORDER BY client_id", "");
+    while (!rc && (rc = sq_row(q, st)) == WP_OK) {
+        json_t *j = col_json(st, 0);
+        if (!j || json_array_append_new(arr, j))
+            rc = WP_ERR;
+    }
+    if (rc == WP_ERR_NOTFOUND)
+        rc = WP_OK;
+    if (!rc) {
+        *out = arr;
+        arr = NULL;
+    }
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    json_decref(arr);
+    return rc;
+}
+
+static wp_err_t sq_client_remove(void *impl, const char *client_id)
+{
+    sq_t *q = impl;
+    int changes = 0;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, &changes, "DELETE FROM clients WHERE client_id = ?", "t", client_id);
+    sq_unlock(q);
+    if (!rc && changes == 0)
+        rc = WP_ERR_NOTFOUND;
+    return rc;
+}
+
+/* ---- signing keys */
+
+static wp_err_t sq_key_add(void *impl, const store_key_t *key)
+{
+    sq_t *q = impl;
+    if (!key->sealed || key->sealed_len == 0)
+        return WP_ERR_INVALID;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, NULL,
+                          "INSERT INTO keys (kid, alg, sealed, created_at, retired_at)"
+                          " VALUES (?, ?, ?, ?, ?)",
+                          "ttbII", key->kid, key->alg, (const void *)key->sealed, key->sealed_len,
+                          key->created_at, key->retired_at);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_key_list(void *impl, store_key_t **keys, size_t *n)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    store_key_t *arr = NULL;
+    size_t cap = 0, count = 0;
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st,
+                          "SELECT kid, alg, sealed, created_at, retired_at FROM keys"
+                          " WHERE retired_at = 0 ORDER BY created_at, rowid",
+                          "");
+    while (!rc && (rc = sq_row(q, st)) == WP_OK) {
+        rc = grow((void **)&arr, &cap, count, sizeof *arr);
+        if (rc)
+            break;
+        store_key_t *k = &arr[count++];
+        int bad = 0;
+        memset(k, 0, sizeof *k);
+        k->kid = col_str(st, 0, &bad);
+        k->alg = col_str(st, 1, &bad);
+        k->sealed = col_blob(st, 2, &k->sealed_len, &bad);
+        k->created_at = sqlite3_column_int64(st, 3);
+        k->retired_at = sqlite3_column_int64(st, 4);
+        if (bad)
+            rc = WP_ERR;
+    }
+    if (rc == WP_ERR_NOTFOUND)
+        rc = WP_OK;
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    if (rc) {
+        store_keys_free(arr, count);
+        return rc;
+    }
+    *keys = arr;
+    *n = count;
+    return WP_OK;
+}
+
+static wp_err_t sq_key_retire(void *impl, const char *kid, int64_t now)
+{
+    sq_t *q = impl;
+    int changes = 0;
+    sq_lock(q);
+    wp_err_t rc =
+        sq_exec(q, &changes, "UPDATE keys SET retired_at = ? WHERE kid = ? AND retired_at = 0",
+                "It", now, kid);
+    sq_unlock(q);
+    if (!rc && changes == 0)
+        rc = WP_ERR_NOTFOUND;
+    return rc;
+}
+
+/* ---- register */
+
+static int bind_text(sqlite3_stmt *st, int col, const char *v)
+{
+    return v ? sqlite3_bind_text(st, col, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, col);
+}
+
+/* Inserts one register row with the reusable statement st. */
+static wp_err_t insert_person(sq_t *q, sqlite3_stmt *st, const store_person_t *p)
+{
+    const char *v[] = {p->person_number, p->family_name,   p->given_names,
+                       p->birthdate,     p->institution,   p->programme,
+                       p->diploma_date,  p->contact_email, p->preferred_language};
+    int s = SQLITE_OK;
+    for (int i = 0; s == SQLITE_OK && i < (int)(sizeof v / sizeof v[0]); i++)
+        s = bind_text(st, i + 1, v[i]);
+    if (s == SQLITE_OK)
+        s = sqlite3_step(st);
+    wp_err_t rc = s == SQLITE_DONE ? WP_OK : sq_error(q, s, "register insert");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static wp_err_t sq_register_import(void *impl, store_person_iter_t next, void *ctx, size_t *count)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    size_t n = 0;
+    sq_lock(q);
+    wp_err_t rc = sq_begin(q);
+    if (rc)
+        goto out;
+    rc = sq_exec(q, NULL, "DELETE FROM register", "");
+    if (rc)
+        goto out;
+    rc = sq_prep(q, &st,
+                 "INSERT INTO register (person_number, family_name, given_names, birthdate,"
+                 " institution, programme, diploma_date, contact_email, preferred_language)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 "");
+    if (rc)
+        goto out;
+    for (;;) {
+        store_person_t row;
+        memset(&row, 0, sizeof row);
+        int r = next(ctx, &row);
+        if (r > 0)
+            rc = insert_person(q, st, &row);
+        else if (r < 0)
+            rc = r >= WP_ERR_LIMIT ? (wp_err_t)r : WP_ERR;
+        store_person_clear(&row);
+        if (rc || r == 0)
+            break;
+        n++;
+    }
+    if (rc)
+        goto out;
+    sqlite3_finalize(st);
+    st = NULL;
+    rc = sq_commit(q);
+out:
+    sqlite3_finalize(st);
+    if (rc)
+        sq_rollback(q);
+    sq_unlock(q);
+    if (!rc)
+        *count = n;
+    return rc;
+}
+
+static wp_err_t sq_person_get(void *impl, const char *person_number, store_person_t *out)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    store_person_t p;
+    int bad = 0;
+    memset(&p, 0, sizeof p);
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st,
+                          "SELECT person_number, family_name, given_names, birthdate,"
+                          " institution, programme, diploma_date, contact_email,"
+                          " preferred_language FROM register WHERE person_number = ?"
+                          " ORDER BY id LIMIT 1",
+                          "t", person_number);
+    if (rc)
+        goto out;
+    rc = sq_row(q, st);
+    if (rc)
+        goto out;
+    p.person_number = col_str(st, 0, &bad);
+    p.family_name = col_str(st, 1, &bad);
+    p.given_names = col_str(st, 2, &bad);
+    p.birthdate = col_str(st, 3, &bad);
+    p.institution = col_str(st, 4, &bad);
+    p.programme = col_str(st, 5, &bad);
+    p.diploma_date = col_str(st, 6, &bad);
+    p.contact_email = col_str(st, 7, &bad);
+    p.preferred_language = col_str(st, 8, &bad);
+    if (bad) {
+        rc = WP_ERR;
+        goto out;
+    }
+    *out = p;
+    memset(&p, 0, sizeof p);
+out:
+    store_person_clear(&p);
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    return rc;
+}
+
+/* ---- accounts and credentials */
+
+#define ACCOUNT_COLS "id, person_number, acr, proofing, created_at, proofed_at"
+
+static wp_err_t account_query(sq_t *q, const char *sql, const char *arg, store_account_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int bad = 0;
+    store_account_t a;
+    memset(&a, 0, sizeof a);
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st, sql, "t", arg);
+    if (rc)
+        goto out;
+    rc = sq_row(q, st);
+    if (rc)
+        goto out;
+    a.id = col_str(st, 0, &bad);
+    a.person_number = col_str(st, 1, &bad);
+    a.acr = col_str(st, 2, &bad);
+    a.proofing = col_str(st, 3, &bad);
+    a.created_at = sqlite3_column_int64(st, 4);
+    a.proofed_at = sqlite3_column_int64(st, 5);
+    if (bad) {
+        rc = WP_ERR;
+        goto out;
+    }
+    *out = a;
+    memset(&a, 0, sizeof a);
+out:
+    store_account_clear(&a);
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_account_get(void *impl, const char *account_id, store_account_t *out)
+{
+    return account_query(impl, "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = ?", account_id,
+                         out);
+}
+
+static wp_err_t sq_account_by_person(void *impl, const char *person_number, store_account_t *out)
+{
+    return account_query(impl, "SELECT " ACCOUNT_COLS " FROM accounts WHERE person_number = ?",
+                         person_number, out);
+}
+
+/* A new random account id: 32 bytes from the CSPRNG as base64url (43 characters). */
+static char *new_account_id(void)
+{
+    unsigned char raw[SQ_ACCOUNT_ID_BYTES];
+    char *id = malloc(SQ_ACCOUNT_ID_SIZE);
+    if (!id)
+        return NULL;
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2base64(id, SQ_ACCOUNT_ID_SIZE, raw, sizeof raw,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof raw);
+    return id;
+}
+
+static wp_err_t sq_account_bind_credential(void *impl, const char *person_number, const char *acr,
+                                           const char *proofing, int64_t now,
+                                           const store_credential_t *cred, char **account_id)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    char *id = NULL;
+    int bad = 0;
+    if (!person_number || !cred || !cred->cred_id || !cred->public_key || cred->public_key_len == 0)
+        return WP_ERR_INVALID;
+    sq_lock(q);
+    wp_err_t rc = sq_begin(q);
+    if (rc)
+        goto out;
+    rc = sq_prep(q, &st, "SELECT id FROM accounts WHERE person_number = ?", "t", person_number);
+    if (rc)
+        goto out;
+    rc = sq_row(q, st);
+    if (rc == WP_OK)
+        id = col_str(st, 0, &bad);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc == WP_OK) {
+        if (bad || !id) {
+            rc = WP_ERR;
+            goto out;
+        }
+        rc = sq_exec(q, NULL,
+                     "UPDATE accounts SET acr = ?, proofing = ?, proofed_at = ? WHERE id = ?",
+                     "ttIt", acr, proofing, now, id);
+    } else if (rc == WP_ERR_NOTFOUND) {
+        id = new_account_id();
+        if (!id) {
+            rc = WP_ERR;
+            goto out;
+        }
+        rc = sq_exec(q, NULL,
+                     "INSERT INTO accounts (id, person_number, acr, proofing, created_at,"
+                     " proofed_at) VALUES (?, ?, ?, ?, ?, ?)",
+                     "ttttII", id, person_number, acr, proofing, now, now);
+    }
+    if (rc)
+        goto out;
+    rc = sq_exec(q, NULL,
+                 "INSERT INTO credentials (cred_id, account_id, public_key, alg, sign_count,"
+                 " backup_eligible, backup_state, aaguid, transports, name, created_at,"
+                 " last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 "ttbiIiitttII", cred->cred_id, id, (const void *)cred->public_key,
+                 cred->public_key_len, cred->alg, (int64_t)cred->sign_count,
+                 cred->backup_eligible ? 1 : 0, cred->backup_state ? 1 : 0, cred->aaguid,
+                 cred->transports, cred->name, now, cred->last_used_at);
+    if (rc)
+        goto out;
+    rc = sq_commit(q);
+out:
+    sqlite3_finalize(st);
+    if (rc)
+        sq_rollback(q);
+    sq_unlock(q);
+    if (rc) {
+        free(id);
+        return rc;
+    }
+    *account_id = id;
+    return WP_OK;
+}
+
+#define CREDENTIAL_COLS                                                                            \
+    "cred_id, account_id, public_key, alg, sign_count, backup_eligible, backup_state, aaguid,"     \
+    " transports, name, created_at, last_used_at"
+
+/* Fills c (zeroed by the caller) from a row of CREDENTIAL_COLS. */
+static wp_err_t read_credential(sqlite3_stmt *st, store_credential_t *c)
+{
+    int bad = 0;
+    c->cred_id = col_str(st, 0, &bad);
+    c->account_id = col_str(st, 1, &bad);
+    c->public_key = col_blob(st, 2, &c->public_key_len, &bad);
+    c->alg = sqlite3_column_int(st, 3);
+    c->sign_count = (uint32_t)sqlite3_column_int64(st, 4);
+    c->backup_eligible = sqlite3_column_int(st, 5);
+    c->backup_state = sqlite3_column_int(st, 6);
+    c->aaguid = col_str(st, 7, &bad);
+    c->transports = col_str(st, 8, &bad);
+    c->name = col_str(st, 9, &bad);
+    c->created_at = sqlite3_column_int64(st, 10);
+    c->last_used_at = sqlite3_column_int64(st, 11);
+    return bad ? WP_ERR : WP_OK;
+}
+
+static wp_err_t sq_credential_get(void *impl, const char *cred_id, store_credential_t *out)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    store_credential_t c;
+    memset(&c, 0, sizeof c);
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st, "SELECT " CREDENTIAL_COLS " FROM credentials WHERE cred_id = ?",
+                          "t", cred_id);
+    if (!rc)
+        rc = sq_row(q, st);
+    if (!rc)
+        rc = read_credential(st, &c);
+    if (!rc) {
+        *out = c;
+        memset(&c, 0, sizeof c);
+    }
+    store_credential_clear(&c);
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_credential_touch(void *impl, const char *cred_id, uint32_t old_count,
+                                    uint32_t new_count, int backup_state, int64_t now)
+{
+    sq_t *q = impl;
+    int changes = 0;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, &changes,
+                          "UPDATE credentials SET sign_count = ?, backup_state = ?,"
+                          " last_used_at = ? WHERE cred_id = ? AND sign_count = ?",
+                          "IiItI", (int64_t)new_count, backup_state ? 1 : 0, now, cred_id,
+                          (int64_t)old_count);
+    if (!rc && changes == 0) {
+        /* Nothing changed: tell a missing credential from a counter that moved on. */
+        sqlite3_stmt *st = NULL;
+        rc = sq_prep(q, &st, "SELECT 1 FROM credentials WHERE cred_id = ?", "t", cred_id);
+        if (!rc)
+            rc = sq_row(q, st);
+        if (!rc)
+            rc = WP_ERR_USED;
+        sqlite3_finalize(st);
+    }
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_credential_list(void *impl, const char *account_id, store_credential_t **out,
+                                   size_t *n)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    store_credential_t *arr = NULL;
+    size_t cap = 0, count = 0;
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st,
+                          "SELECT " CREDENTIAL_COLS " FROM credentials WHERE account_id = ?"
+                          " ORDER BY created_at, rowid",
+                          "t", account_id);
+    while (!rc && (rc = sq_row(q, st)) == WP_OK) {
+        rc = grow((void **)&arr, &cap, count, sizeof *arr);
+        if (rc)
+            break;
+        store_credential_t *c = &arr[count++];
+        memset(c, 0, sizeof *c);
+        rc = read_credential(st, c);
+    }
+    if (rc == WP_ERR_NOTFOUND)
+        rc = WP_OK;
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    if (rc) {
+        store_credentials_free(arr, count);
+        return rc;
+    }
+    *out = arr;
+    *n = count;
+    return WP_OK;
+}
+
+/* ---- one-time codes */
+
+static wp_err_t sq_code_add(void *impl, const store_code_t *code)
+{
+    sq_t *q = impl;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, NULL,
+                          "INSERT INTO codes (hash, kind, person_number, acr, proofing,"
+                          " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                          "tttttI", code->hash, code->kind, code->person_number, code->acr,
+                          code->proofing, code->expires_at);
+    sq_unlock(q);
+    return rc;
+}
+
+/* After a failed conditional take, tells why from used_at (column 0) and expires_at
+ * (column 1) of the row that sql (one bound text per character of types) selects. */
+static wp_err_t classify_miss(sq_t *q, const char *sql, const char *a, const char *b)
+{
+    sqlite3_stmt *st = NULL;
+    wp_err_t rc = b ? sq_prep(q, &st, sql, "tt", a, b) : sq_prep(q, &st, sql, "t", a);
+    if (!rc)
+        rc = sq_row(q, st);
+    if (!rc)
+        rc = sqlite3_column_type(st, 0) != SQLITE_NULL ? WP_ERR_USED : WP_ERR_EXPIRED;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static wp_err_t sq_code_redeem(void *impl, const char *hash, const char *kind, int64_t now,
+                               store_code_t *out)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    store_code_t c;
+    int bad = 0;
+    memset(&c, 0, sizeof c);
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st,
+                          "UPDATE codes SET used_at = ?1 WHERE hash = ?2 AND kind = ?3"
+                          " AND used_at IS NULL AND expires_at > ?1"
+                          " RETURNING hash, kind, person_number, acr, proofing, expires_at",
+                          "Itt", now, hash, kind);
+    if (rc)
+        goto out;
+    rc = sq_row(q, st);
+    if (rc == WP_ERR_NOTFOUND) {
+        rc = classify_miss(q, "SELECT used_at, expires_at FROM codes WHERE hash = ? AND kind = ?",
+                           hash, kind);
+        goto out;
+    }
+    if (rc)
+        goto out;
+    c.hash = col_str(st, 0, &bad);
+    c.kind = col_str(st, 1, &bad);
+    c.person_number = col_str(st, 2, &bad);
+    c.acr = col_str(st, 3, &bad);
+    c.proofing = col_str(st, 4, &bad);
+    c.expires_at = sqlite3_column_int64(st, 5);
+    rc = sq_finish(q, st);
+    if (!rc && bad)
+        rc = WP_ERR;
+    if (rc)
+        goto out;
+    *out = c;
+    memset(&c, 0, sizeof c);
+out:
+    store_code_clear(&c);
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    return rc;
+}
+
+/* ---- flows */
+
+static wp_err_t sq_flow_create(void *impl, const store_flow_t *f)
+{
+    sq_t *q = impl;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, NULL,
+                          "INSERT INTO flows (id_hash, browser_hash, request, person_number, acr,"
+                          " proofing, code_attempts, created_at, expires_at)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          "ttttttiII", f->id_hash, f->browser_hash, f->request, f->person_number,
+                          f->acr, f->proofing, f->code_attempts, f->created_at, f->expires_at);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_flow_get(void *impl, const char *id_hash, int64_t now, store_flow_t *out)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    store_flow_t f;
+    int bad = 0;
+    memset(&f, 0, sizeof f);
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st,
+                          "SELECT id_hash, browser_hash, request, person_number, acr, proofing,"
+                          " code_attempts, created_at, expires_at FROM flows WHERE id_hash = ?",
+                          "t", id_hash);
+    if (!rc)
+        rc = sq_row(q, st);
+    if (rc)
+        goto out;
+    if (sqlite3_column_int64(st, 8) <= now) {
+        rc = WP_ERR_EXPIRED;
+        goto out;
+    }
+    f.id_hash = col_str(st, 0, &bad);
+    f.browser_hash = col_str(st, 1, &bad);
+    f.request = col_str(st, 2, &bad);
+    f.person_number = col_str(st, 3, &bad);
+    f.acr = col_str(st, 4, &bad);
+    f.proofing = col_str(st, 5, &bad);
+    f.code_attempts = sqlite3_column_int(st, 6);
+    f.created_at = sqlite3_column_int64(st, 7);
+    f.expires_at = sqlite3_column_int64(st, 8);
+    if (bad) {
+        rc = WP_ERR;
+        goto out;
+    }
+    *out = f;
+    memset(&f, 0, sizeof f);
+out:
+    store_flow_clear(&f);
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_flow_set_proofed(void *impl, const char *id_hash, const char *person_number,
+                                    const char *acr, const char *proofing)
+{
+    sq_t *q = impl;
+    int changes = 0;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, &changes,
+                          "UPDATE flows SET person_number = ?, acr = ?, proofing = ?"
+                          " WHERE id_hash = ?",
+                          "tttt", person_number, acr, proofing, id_hash);
+    sq_unlock(q);
+    if (!rc && changes == 0)
+        rc = WP_ERR_NOTFOUND;
+    return rc;
+}
+
+static wp_err_t sq_flow_code_failed(void *impl, const char *id_hash, int max, int *attempts)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st,
+                          "UPDATE flows SET code_attempts = code_attempts + 1 WHERE id_hash = ?"
+                          " RETURNING code_attempts",
+                          "t", id_hash);
+    if (!rc)
+        rc = sq_row(q, st);
+    if (rc)
+        goto out;
+    int n = sqlite3_column_int(st, 0);
+    rc = sq_finish(q, st);
+    if (rc)
+        goto out;
+    if (attempts)
+        *attempts = n;
+    if (n > max)
+        rc = WP_ERR_LIMIT;
+out:
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_flow_delete(void *impl, const char *id_hash)
+{
+    sq_t *q = impl;
+    sq_lock(q);
+    wp_err_t rc = sq_begin(q);
+    if (!rc)
+        rc = sq_exec(q, NULL, "DELETE FROM challenges WHERE flow_hash = ?", "t", id_hash);
+    if (!rc)
+        rc = sq_exec(q, NULL, "DELETE FROM flows WHERE id_hash = ?", "t", id_hash);
+    if (!rc)
+        rc = sq_commit(q);
+    if (rc)
+        sq_rollback(q);
+    sq_unlock(q);
+    return rc;
+}
+
+/* ---- WebAuthn challenges */
+
+static wp_err_t sq_challenge_put(void *impl, const char *flow_hash, const char *kind,
+                                 const char *challenge_b64, int64_t expires_at)
+{
+    sq_t *q = impl;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, NULL,
+                          "INSERT INTO challenges (flow_hash, kind, challenge, expires_at)"
+                          " VALUES (?, ?, ?, ?) ON CONFLICT (flow_hash, kind) DO UPDATE"
+                          " SET challenge = excluded.challenge, expires_at = excluded.expires_at",
+                          "tttI", flow_hash, kind, challenge_b64, expires_at);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_challenge_take(void *impl, const char *flow_hash, const char *kind, int64_t now,
+                                  char **challenge_b64)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    char *c = NULL;
+    int bad = 0;
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st,
+                          "DELETE FROM challenges WHERE flow_hash = ? AND kind = ?"
+                          " RETURNING challenge, expires_at",
+                          "tt", flow_hash, kind);
+    if (!rc)
+        rc = sq_row(q, st);
+    if (rc)
+        goto out;
+    int64_t expires_at = sqlite3_column_int64(st, 1);
+    c = col_str(st, 0, &bad);
+    rc = sq_finish(q, st);
+    if (!rc && (bad || !c))
+        rc = WP_ERR;
+    if (!rc && expires_at <= now)
+        rc = WP_ERR_EXPIRED;
+    if (rc)
+        goto out;
+    *challenge_b64 = c;
+    c = NULL;
+out:
+    free(c);
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    return rc;
+}
+
+/* ---- sessions */
+
+static wp_err_t sq_session_create(void *impl, const store_session_t *x)
+{
+    sq_t *q = impl;
+    sq_lock(q);
+    wp_err_t rc =
+        sq_exec(q, NULL,
+                "INSERT INTO sessions (hash, sid, account_id, acr, auth_time,"
+                " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "ttttII", x->hash, x->sid, x->account_id, x->acr, x->auth_time, x->expires_at);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_session_get(void *impl, const char *hash, int64_t now, store_session_t *out)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    store_session_t x;
+    int bad = 0;
+    memset(&x, 0, sizeof x);
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st,
+                          "SELECT hash, sid, account_id, acr, auth_time, expires_at"
+                          " FROM sessions WHERE hash = ?",
+                          "t", hash);
+    if (!rc)
+        rc = sq_row(q, st);
+    if (rc)
+        goto out;
+    if (sqlite3_column_int64(st, 5) <= now) {
+        rc = WP_ERR_EXPIRED;
+        goto out;
+    }
+    x.hash = col_str(st, 0, &bad);
+    x.sid = col_str(st, 1, &bad);
+    x.account_id = col_str(st, 2, &bad);
+    x.acr = col_str(st, 3, &bad);
+    x.auth_time = sqlite3_column_int64(st, 4);
+    x.expires_at = sqlite3_column_int64(st, 5);
+    if (bad) {
+        rc = WP_ERR;
+        goto out;
+    }
+    *out = x;
+    memset(&x, 0, sizeof x);
+out:
+    store_session_clear(&x);
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_session_delete(void *impl, const char *hash)
+{
+    sq_t *q = impl;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, NULL, "DELETE FROM sessions WHERE hash = ?", "t", hash);
+    sq_unlock(q);
+    return rc;
+}
+
+/* ---- authorization codes */
+
+static wp_err_t sq_authcode_add(void *impl, const store_authcode_t *c)
+{
+    sq_t *q = impl;
+    sq_lock(q);
+    wp_err_t rc =
+        sq_exec(q, NULL,
+                "INSERT INTO authcodes (hash, client_id, redirect_uri, code_challenge,"
+                " nonce, account_id, scope, acr, sid, claims, auth_time, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "ttttttttttII", c->hash, c->client_id, c->redirect_uri, c->code_challenge, c->nonce,
+                c->account_id, c->scope, c->acr, c->sid, c->claims, c->auth_time, c->expires_at);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_authcode_take(void *impl, const char *hash, int64_t now, store_authcode_t *out)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    store_authcode_t c;
+    int bad = 0;
+    memset(&c, 0, sizeof c);
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st,
+                          "UPDATE authcodes SET used_at = ?1 WHERE hash = ?2"
+                          " AND used_at IS NULL AND expires_at > ?1"
+                          " RETURNING hash, client_id, redirect_uri, code_challenge, nonce,"
+                          " account_id, scope, acr, sid, claims, auth_time, expires_at",
+                          "It", now, hash);
+    if (rc)
+        goto out;
+    rc = sq_row(q, st);
+    if (rc == WP_ERR_NOTFOUND) {
+        rc = classify_miss(q, "SELECT used_at, expires_at FROM authcodes WHERE hash = ?", hash,
+                           NULL);
+        goto out;
+    }
+    if (rc)
+        goto out;
+    c.hash = col_str(st, 0, &bad);
+    c.client_id = col_str(st, 1, &bad);
+    c.redirect_uri = col_str(st, 2, &bad);
+    c.code_challenge = col_str(st, 3, &bad);
+    c.nonce = col_str(st, 4, &bad);
+    c.account_id = col_str(st, 5, &bad);
+    c.scope = col_str(st, 6, &bad);
+    c.acr = col_str(st, 7, &bad);
+    c.sid = col_str(st, 8, &bad);
+    c.claims = col_str(st, 9, &bad);
+    c.auth_time = sqlite3_column_int64(st, 10);
+    c.expires_at = sqlite3_column_int64(st, 11);
+    rc = sq_finish(q, st);
+    if (!rc && bad)
+        rc = WP_ERR;
+    if (rc)
+        goto out;
+    *out = c;
+    memset(&c, 0, sizeof c);
+out:
+    store_authcode_clear(&c);
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    return rc;
+}
+
+/* ---- rate-limit windows */
+
+/* Start of the fixed window of window_secs seconds that contains now. */
+static int64_t window_start(int window_secs, int64_t now)
+{
+    int64_t w = window_secs;
+    int64_t r = now % w;
+    if (r < 0)
+        r += w;
+    return now - r;
+}
+
+static wp_err_t sq_ratelimit_count(void *impl, const char *key, int window_secs, int64_t now,
+                                   int *count)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    if (!key || window_secs <= 0)
+        return WP_ERR_INVALID;
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st,
+                          "SELECT count FROM ratelimits WHERE key = ? AND window_secs = ?"
+                          " AND window_start = ?",
+                          "tiI", key, window_secs, window_start(window_secs, now));
+    if (!rc)
+        rc = sq_row(q, st);
+    if (rc == WP_OK)
+        *count = sqlite3_column_int(st, 0);
+    else if (rc == WP_ERR_NOTFOUND) {
+        *count = 0;
+        rc = WP_OK;
+    }
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_ratelimit_add(void *impl, const char *key, int window_secs, int64_t now,
+                                 int *count)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    if (!key || window_secs <= 0)
+        return WP_ERR_INVALID;
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st,
+                          "INSERT INTO ratelimits (key, window_secs, window_start, count)"
+                          " VALUES (?, ?, ?, 1) ON CONFLICT (key, window_secs, window_start)"
+                          " DO UPDATE SET count = count + 1 RETURNING count",
+                          "tiI", key, window_secs, window_start(window_secs, now));
+    if (!rc)
+        rc = sq_row(q, st);
+    if (rc == WP_ERR_NOTFOUND)
+        rc = WP_ERR;
+    if (rc)
+        goto out;
+    int n = sqlite3_column_int(st, 0);
+    rc = sq_finish(q, st);
+    if (!rc && count)
+        *count = n;
+out:
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    return rc;
+}
+
+const store_ops_t store_sqlite_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .ping = sq_ping,
+    .schema_version = sq_schema_version,
+    .purge_expired = sq_purge_expired,
+    .client_add = sq_client_add,
+    .client_get = sq_client_get,
+    .client_list = sq_client_list,
+    .client_remove = sq_client_remove,
+    .key_add = sq_key_add,
+    .key_list = sq_key_list,
+    .key_retire = sq_key_retire,
+    .register_import = sq_register_import,
+    .person_get = sq_person_get,
+    .account_get = sq_account_get,
+    .account_by_person = sq_account_by_person,
+    .account_bind_credential = sq_account_bind_credential,
+    .credential_get = sq_credential_get,
+    .credential_touch = sq_credential_touch,
+    .credential_list = sq_credential_list,
+    .code_add = sq_code_add,
+    .code_redeem = sq_code_redeem,
+    .flow_create = sq_flow_create,
+    .flow_get = sq_flow_get,
+    .flow_set_proofed = sq_flow_set_proofed,
+    .flow_code_failed = sq_flow_code_failed,
+    .flow_delete = sq_flow_delete,
+    .challenge_put = sq_challenge_put,
+    .challenge_take = sq_challenge_take,
+    .session_create = sq_session_create,
+    .session_get = sq_session_get,
+    .session_delete = sq_session_delete,
+    .authcode_add = sq_authcode_add,
+    .authcode_take = sq_authcode_take,
+    .ratelimit_count = sq_ratelimit_count,
+    .ratelimit_add = sq_ratelimit_add,
+};

@@ -1,0 +1,204 @@
+/* Unit tests for idp/keyring.c on a temporary SQLite store. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "idp/keyring.h"
+
+typedef struct {
+    char dir[64];
+    char db[128];
+    store_t *store;
+    uint8_t master[SEAL_KEY_BYTES];
+} fixture_t;
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    char url[160], err[256];
+    assert_non_null(f);
+    assert_true(sodium_init() >= 0);
+    strcpy(f->dir, "/tmp/wp_test_keyring_XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->db, sizeof f->db, "%s/wp.db", f->dir);
+    snprintf(url, sizeof url, "sqlite:%s", f->db);
+    randombytes_buf(f->master, sizeof f->master);
+    if (store_open(url, 1, &f->store, err, sizeof err) != WP_OK)
+        fail_msg("store_open: %s", err);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    char path[200];
+    store_close(f->store);
+    unlink(f->db);
+    snprintf(path, sizeof path, "%s-wal", f->db);
+    unlink(path);
+    snprintf(path, sizeof path, "%s-shm", f->db);
+    unlink(path);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static size_t jwks_count(keyring_t *k, const char *kid)
+{
+    json_t *doc = keyring_jwks(k), *jwk;
+    size_t i, n = 0;
+    assert_non_null(doc);
+    json_array_foreach(json_object_get(doc, "keys"), i, jwk)
+    {
+        /* Only public parts are published. */
+        assert_null(json_object_get(jwk, "d"));
+        assert_non_null(json_object_get(jwk, "kid"));
+        if (!kid || !strcmp(json_string_value(json_object_get(jwk, "kid")), kid))
+            n++;
+    }
+    json_decref(doc);
+    return n;
+}
+
+static void test_ensure_makes_keys(void **state)
+{
+    fixture_t *f = *state;
+    keyring_t *k = NULL;
+    sigkey_t *const *all;
+    size_t n;
+
+    /* Without ensure, an empty store gives an empty keyring. */
+    assert_int_equal(keyring_open(f->store, f->master, 0, &k), WP_OK);
+    assert_null(keyring_signing_key(k, SIGKEY_RS256, wp_now()));
+    assert_int_equal(jwks_count(k, NULL), 0);
+    keyring_free(k);
+
+    assert_int_equal(keyring_open(f->store, f->master, 1, &k), WP_OK);
+    const sigkey_t *rs = keyring_signing_key(k, SIGKEY_RS256, wp_now());
+    const sigkey_t *es = keyring_signing_key(k, SIGKEY_ES256, wp_now());
+    assert_non_null(rs);
+    assert_non_null(es);
+    assert_int_equal(rs->alg, SIGKEY_RS256);
+    assert_int_equal(es->alg, SIGKEY_ES256);
+    assert_null(keyring_signing_key(k, SIGKEY_EDDSA, wp_now()));
+    assert_int_equal(jwks_count(k, NULL), 2);
+    assert_int_equal(jwks_count(k, rs->kid), 1);
+    keyring_all(k, &all, &n);
+    assert_int_equal(n, 2);
+    char rs_kid[SIGKEY_KID_MAX];
+    strcpy(rs_kid, rs->kid);
+    keyring_free(k);
+
+    /* A second open with ensure finds them and makes none. */
+    assert_int_equal(keyring_open(f->store, f->master, 1, &k), WP_OK);
+    assert_int_equal(jwks_count(k, NULL), 2);
+    assert_string_equal(keyring_signing_key(k, SIGKEY_RS256, wp_now())->kid, rs_kid);
+    keyring_free(k);
+
+    /* The wrong master key cannot unseal them. */
+    uint8_t wrong[SEAL_KEY_BYTES];
+    memcpy(wrong, f->master, sizeof wrong);
+    wrong[0] ^= 1;
+    assert_int_not_equal(keyring_open(f->store, wrong, 0, &k), WP_OK);
+    assert_null(k);
+}
+
+static void test_rotate_reload_retire(void **state)
+{
+    fixture_t *f = *state;
+    keyring_t *k = NULL;
+    char kid[SIGKEY_KID_MAX];
+    int64_t now = wp_now();
+
+    assert_int_equal(keyring_open(f->store, f->master, 1, &k), WP_OK);
+    const sigkey_t *old = keyring_signing_key(k, SIGKEY_RS256, now);
+    assert_non_null(old);
+
+    assert_int_equal(keyring_rotate(f->store, f->master, SIGKEY_RS256, kid, sizeof kid), WP_OK);
+    assert_string_not_equal(kid, old->kid);
+    /* Not seen before a reload. */
+    assert_int_equal(jwks_count(k, kid), 0);
+    assert_int_equal(keyring_reload(k), WP_OK);
+    /* Published at once... */
+    assert_int_equal(jwks_count(k, kid), 1);
+    assert_int_equal(jwks_count(k, NULL), 3);
+    /* ...but the old key keeps signing until the new one is an hour old, */
+    assert_ptr_equal(keyring_signing_key(k, SIGKEY_RS256, now), old);
+    /* then the new one signs. */
+    const sigkey_t *fresh = keyring_signing_key(k, SIGKEY_RS256, now + 3601);
+    assert_non_null(fresh);
+    assert_string_equal(fresh->kid, kid);
+
+    /* Retiring the old key removes it from the JWKS; its pointer stays valid. */
+    char old_kid[SIGKEY_KID_MAX];
+    strcpy(old_kid, old->kid);
+    assert_int_equal(store_key_retire(f->store, old_kid, now), WP_OK);
+    assert_int_equal(keyring_reload(k), WP_OK);
+    assert_int_equal(jwks_count(k, old_kid), 0);
+    assert_int_equal(jwks_count(k, NULL), 2);
+    assert_string_equal(old->kid, old_kid);
+    /* The only RS256 key left signs at once. */
+    assert_string_equal(keyring_signing_key(k, SIGKEY_RS256, now)->kid, kid);
+
+    /* Other algorithms rotate too. */
+    assert_int_equal(keyring_rotate(f->store, f->master, SIGKEY_EDDSA, kid, sizeof kid), WP_OK);
+    assert_int_equal(keyring_reload(k), WP_OK);
+    assert_string_equal(keyring_signing_key(k, SIGKEY_EDDSA, now)->kid, kid);
+    assert_int_equal(jwks_count(k, kid), 1);
+    keyring_free(k);
+}
+
+/* The private key is sealed: no part of its JSON form appears in the database file. */
+static void test_sealed_at_rest(void **state)
+{
+    fixture_t *f = *state;
+    keyring_t *k = NULL;
+    FILE *fp;
+    long size;
+    char *db;
+
+    assert_int_equal(keyring_open(f->store, f->master, 1, &k), WP_OK);
+    const sigkey_t *es = keyring_signing_key(k, SIGKEY_ES256, wp_now());
+    char *json = sigkey_private_json(es);
+    json_t *priv = json_loads(json, 0, NULL);
+    assert_non_null(priv);
+    const char *d = json_string_value(json_object_get(priv, "d"));
+    assert_non_null(d);
+    store_close(f->store); /* flush everything to the file */
+    f->store = NULL;
+
+    fp = fopen(f->db, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    size = ftell(fp);
+    rewind(fp);
+    db = malloc((size_t)size);
+    assert_int_equal(fread(db, 1, (size_t)size, fp), (size_t)size);
+    fclose(fp);
+    assert_null(memmem(db, (size_t)size, d, strlen(d)));
+    assert_null(memmem(db, (size_t)size, "\"d\"", 3));
+    free(db);
+    json_decref(priv);
+    sodium_memzero(json, strlen(json));
+    free(json);
+    keyring_free(k);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_ensure_makes_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rotate_reload_retire, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sealed_at_rest, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,899 @@
+/* Storage tests on a temporary SQLite file: schema and versions, every record kind, the
+ * single-use operations (alone and raced by several threads), and all-or-nothing writes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "idp/store.h"
+
+#define NTHREADS 8
+#define NEVER SIZE_MAX
+
+typedef struct {
+    char dir[64];
+    char sub[96];
+    char path[128];
+    char url[160];
+    store_t *s;
+} fx_t;
+
+static void remove_db(const char *path)
+{
+    char buf[160];
+    unlink(path);
+    snprintf(buf, sizeof buf, "%s-wal", path);
+    unlink(buf);
+    snprintf(buf, sizeof buf, "%s-shm", path);
+    unlink(buf);
+    snprintf(buf, sizeof buf, "%s-journal", path);
+    unlink(buf);
+}
+
+static int setup(void **state)
+{
+    char err[256];
+    fx_t *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    strcpy(f->dir, "/tmp/wp-store-XXXXXX");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    /* The sub folder does not exist yet: store_open must create it. */
+    snprintf(f->sub, sizeof f->sub, "%s/var", f->dir);
+    snprintf(f->path, sizeof f->path, "%s/wereldpas.db", f->sub);
+    snprintf(f->url, sizeof f->url, "sqlite:%s", f->path);
+    if (store_open(f->url, 1, &f->s, err, sizeof err) != WP_OK) {
+        fprintf(stderr, "store_open: %s\n", err);
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *f = *state;
+    store_close(f->s);
+    remove_db(f->path);
+    rmdir(f->sub);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* ---- open, migrate, versions */
+
+static void set_version(const char *path, int version)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "UPDATE schema_version SET version = ?", -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int(st, 1, version);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static void test_open_and_versions(void **state)
+{
+    fx_t *f = *state;
+    char err[256];
+    store_t *s2 = NULL;
+    struct stat sb;
+
+    assert_int_equal(store_ping(f->s), WP_OK);
+    int version = store_schema_version(f->s);
+    assert_true(version >= 1);
+
+    /* folder 0700, file 0600 */
+    assert_int_equal(stat(f->sub, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0700);
+    assert_int_equal(stat(f->path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+
+    /* WAL mode is recorded in the file. */
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+
+    /* Reopen without migrating, by bare path too. */
+    assert_int_equal(store_open(f->url, 0, &s2, err, sizeof err), WP_OK);
+    assert_int_equal(store_schema_version(s2), version);
+    store_close(s2);
+    assert_int_equal(store_open(f->path, 0, &s2, err, sizeof err), WP_OK);
+    store_close(s2);
+    store_close(f->s);
+    f->s = NULL;
+
+    /* A newer schema is refused, with or without migrate. */
+    set_version(f->path, version + 1);
+    s2 = NULL;
+    assert_int_equal(store_open(f->url, 0, &s2, err, sizeof err), WP_ERR);
+    assert_null(s2);
+    assert_non_null(strstr(err, "newer"));
+    assert_int_equal(store_open(f->url, 1, &s2, err, sizeof err), WP_ERR);
+    assert_non_null(strstr(err, "newer"));
+
+    /* An older schema is refused without migrate, upgraded with it. */
+    set_version(f->path, 0);
+    assert_int_equal(store_open(f->url, 0, &s2, err, sizeof err), WP_ERR);
+    assert_non_null(strstr(err, "older"));
+    assert_non_null(strstr(err, "run `wereldpas serve` to migrate"));
+    set_version(f->path, version);
+    assert_int_equal(store_open(f->url, 1, &f->s, err, sizeof err), WP_OK);
+
+    /* An empty database file (version 0): refused, then migrated. */
+    char empty[200];
+    snprintf(empty, sizeof empty, "%s/empty.db", f->dir);
+    FILE *fp = fopen(empty, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    assert_int_equal(store_open(empty, 0, &s2, err, sizeof err), WP_ERR);
+    assert_non_null(strstr(err, "wereldpas serve"));
+    assert_int_equal(store_open(empty, 1, &s2, err, sizeof err), WP_OK);
+    assert_int_equal(store_schema_version(s2), version);
+    store_close(s2);
+    remove_db(empty);
+
+    /* A missing file without migrate: an error, and no file appears. */
+    char missing[200];
+    snprintf(missing, sizeof missing, "%s/missing.db", f->dir);
+    assert_int_equal(store_open(missing, 0, &s2, err, sizeof err), WP_ERR);
+    assert_true(err[0] != '\0');
+    assert_int_not_equal(access(missing, F_OK), 0);
+}
+
+static void test_open_urls(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url;
+        const char *msg;
+    } bad[] = {
+        {"postgresql://wp@localhost/wp", "PostgreSQL backend not built yet"},
+        {"postgres://wp@localhost/wp", "PostgreSQL backend not built yet"},
+        {"mysql://localhost/wp", "unsupported"},
+        {"sqlite:", "no database file"},
+        {"", "empty"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char err[256] = "";
+        store_t *s = NULL;
+        assert_int_equal(store_open(bad[i].url, 1, &s, err, sizeof err), WP_ERR);
+        assert_null(s);
+        assert_non_null(strstr(err, bad[i].msg));
+    }
+    /* An in-memory database works (one connection per store). */
+    char err[256];
+    store_t *s = NULL;
+    assert_int_equal(store_open("sqlite::memory:", 1, &s, err, sizeof err), WP_OK);
+    assert_int_equal(store_ping(s), WP_OK);
+    store_close(s);
+}
+
+/* ---- clients */
+
+static json_t *make_client(const char *id, const char *name)
+{
+    return json_pack("{s:s, s:s, s:s, s:[s], s:s, s:I}", "client_id", id, "client_name", name,
+                     "token_endpoint_auth_method", "private_key_jwt", "redirect_uris",
+                     "https://rp.example/cb", "pkce", "required", "created_at",
+                     (json_int_t)1700000000);
+}
+
+static void test_clients(void **state)
+{
+    fx_t *f = *state;
+    json_t *c1 = make_client("mijn-duo", "Mijn DUO");
+    json_t *c2 = make_client("diplomas", "Mijn diploma's");
+    json_t *dup = make_client("mijn-duo", "Other");
+    json_t *noid = json_pack("{s:s}", "client_name", "x");
+    json_t *got = NULL, *list = NULL;
+
+    assert_int_equal(store_client_add(f->s, c1), WP_OK);
+    assert_int_equal(store_client_add(f->s, c2), WP_OK);
+    assert_int_equal(store_client_add(f->s, dup), WP_ERR_EXISTS);
+    assert_int_equal(store_client_add(f->s, noid), WP_ERR_INVALID);
+
+    assert_int_equal(store_client_get(f->s, "mijn-duo", &got), WP_OK);
+    assert_true(json_equal(got, c1));
+    json_decref(got);
+    got = NULL;
+    assert_int_equal(store_client_get(f->s, "nobody", &got), WP_ERR_NOTFOUND);
+    assert_null(got);
+
+    assert_int_equal(store_client_list(f->s, &list), WP_OK);
+    assert_int_equal(json_array_size(list), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "client_id")),
+                        "diplomas");
+    json_decref(list);
+
+    assert_int_equal(store_client_remove(f->s, "mijn-duo"), WP_OK);
+    assert_int_equal(store_client_remove(f->s, "mijn-duo"), WP_ERR_NOTFOUND);
+    assert_int_equal(store_client_get(f->s, "mijn-duo", &got), WP_ERR_NOTFOUND);
+    assert_int_equal(store_client_list(f->s, &list), WP_OK);
+    assert_int_equal(json_array_size(list), 1);
+    json_decref(list);
+
+    json_decref(c1);
+    json_decref(c2);
+    json_decref(dup);
+    json_decref(noid);
+}
+
+/* ---- keys */
+
+static void test_keys(void **state)
+{
+    fx_t *f = *state;
+    uint8_t sealed1[] = {1, 2, 3, 4, 5}, sealed2[] = {9, 8, 7};
+    store_key_t k1 = {"kid-1", "RS256", sealed1, sizeof sealed1, 200, 0};
+    store_key_t k2 = {"kid-2", "ES256", sealed2, sizeof sealed2, 100, 0};
+    store_key_t *keys = NULL;
+    size_t n = 0;
+
+    assert_int_equal(store_key_list(f->s, &keys, &n), WP_OK);
+    assert_int_equal(n, 0);
+    store_keys_free(keys, n);
+
+    assert_int_equal(store_key_add(f->s, &k1), WP_OK);
+    assert_int_equal(store_key_add(f->s, &k2), WP_OK);
+    assert_int_equal(store_key_add(f->s, &k1), WP_ERR_EXISTS);
+
+    assert_int_equal(store_key_list(f->s, &keys, &n), WP_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(keys[0].kid, "kid-2"); /* oldest first */
+    assert_string_equal(keys[0].alg, "ES256");
+    assert_int_equal(keys[0].sealed_len, sizeof sealed2);
+    assert_memory_equal(keys[0].sealed, sealed2, sizeof sealed2);
+    assert_int_equal(keys[0].created_at, 100);
+    assert_string_equal(keys[1].kid, "kid-1");
+    store_keys_free(keys, n);
+
+    assert_int_equal(store_key_retire(f->s, "kid-2", 300), WP_OK);
+    assert_int_equal(store_key_retire(f->s, "kid-2", 301), WP_ERR_NOTFOUND);
+    assert_int_equal(store_key_retire(f->s, "kid-x", 301), WP_ERR_NOTFOUND);
+    assert_int_equal(store_key_list(f->s, &keys, &n), WP_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(keys[0].kid, "kid-1");
+    store_keys_free(keys, n);
+}
+
+/* ---- register */
+
+typedef struct {
+    const char *const (*rows)[9];
+    size_t n;
+    size_t i;
+    size_t fail_at; /* returns WP_ERR_INVALID instead of this row; NEVER for never */
+} iter_t;
+
+static int iter_next(void *ctx, store_person_t *row)
+{
+    iter_t *it = ctx;
+    if (it->i == it->fail_at) {
+        row->person_number = strdup("half-made"); /* the import must free it */
+        return WP_ERR_INVALID;
+    }
+    if (it->i >= it->n)
+        return 0;
+    const char *const *r = it->rows[it->i++];
+    row->person_number = dup_or_null(r[0]);
+    row->family_name = dup_or_null(r[1]);
+    row->given_names = dup_or_null(r[2]);
+    row->birthdate = dup_or_null(r[3]);
+    row->institution = dup_or_null(r[4]);
+    row->programme = dup_or_null(r[5]);
+    row->diploma_date = dup_or_null(r[6]);
+    row->contact_email = dup_or_null(r[7]);
+    row->preferred_language = dup_or_null(r[8]);
+    return 1;
+}
+
+static const char *const register_a[][9] = {
+    {"111222333", "Jansen", "Eva", "1990-01-02", "TU Delft", "MSc Physics", "2015-07-01",
+     "eva@example.org", "nl"},
+    {"111222333", "Jansen", "Eva", "1990-01-02", "UvA", "BSc Physics", "2012-07-01",
+     "eva@example.org", "nl"},
+    {"222333444", "Ng", "Li", "1985-05-06", "EUR", "MSc Economics", "2010-08-30", "li@example.org",
+     NULL},
+};
+
+static const char *const register_b[][9] = {
+    {"333444555", "Visser", "Ada", "1970-03-04", "RUG", "PhD", "2000-01-01", "ada@example.org",
+     "en"},
+    {"444555666", "Bakker", "Sem", "1999-09-09", "HvA", "BSc", "2021-06-30", "sem@example.org",
+     "es"},
+};
+
+static const char *const register_bad[][9] = {
+    {"555666777", "Smit", "Bo", "1980-01-01", "UU", "MA", "2005-05-05", "bo@example.org", "nl"},
+    {"666777888", NULL, "Ko", "1981-01-01", "UU", "MA", "2006-05-05", "ko@example.org", "nl"},
+};
+
+static void expect_register_a(store_t *s)
+{
+    store_person_t p;
+    memset(&p, 0, sizeof p);
+    assert_int_equal(store_person_get(s, "111222333", &p), WP_OK);
+    assert_string_equal(p.family_name, "Jansen");
+    assert_string_equal(p.programme, "MSc Physics"); /* the first row */
+    assert_string_equal(p.preferred_language, "nl");
+    store_person_clear(&p);
+    assert_int_equal(store_person_get(s, "222333444", &p), WP_OK);
+    assert_null(p.preferred_language);
+    assert_string_equal(p.contact_email, "li@example.org");
+    store_person_clear(&p);
+    assert_int_equal(store_person_get(s, "333444555", &p), WP_ERR_NOTFOUND);
+}
+
+static void test_register_import(void **state)
+{
+    fx_t *f = *state;
+    size_t count = 0;
+    store_person_t p;
+    memset(&p, 0, sizeof p);
+
+    iter_t a = {register_a, 3, 0, NEVER};
+    assert_int_equal(store_register_import(f->s, iter_next, &a, &count), WP_OK);
+    assert_int_equal(count, 3);
+    expect_register_a(f->s);
+
+    /* The iterator fails half-way: nothing changes. */
+    iter_t b_fail = {register_b, 2, 0, 1};
+    count = 99;
+    assert_int_equal(store_register_import(f->s, iter_next, &b_fail, &count), WP_ERR_INVALID);
+    assert_int_equal(count, 99);
+    expect_register_a(f->s);
+
+    /* A row missing a required field: nothing changes either. */
+    iter_t bad = {register_bad, 2, 0, NEVER};
+    assert_int_equal(store_register_import(f->s, iter_next, &bad, &count), WP_ERR_INVALID);
+    expect_register_a(f->s);
+    assert_int_equal(store_person_get(f->s, "555666777", &p), WP_ERR_NOTFOUND);
+
+    /* A good import replaces the whole register. */
+    iter_t b = {register_b, 2, 0, NEVER};
+    assert_int_equal(store_register_import(f->s, iter_next, &b, &count), WP_OK);
+    assert_int_equal(count, 2);
+    assert_int_equal(store_person_get(f->s, "111222333", &p), WP_ERR_NOTFOUND);
+    assert_int_equal(store_person_get(f->s, "444555666", &p), WP_OK);
+    assert_string_equal(p.given_names, "Sem");
+    store_person_clear(&p);
+    assert_null(p.given_names);
+}
+
+/* ---- accounts and credentials */
+
+static store_credential_t make_cred(const char *id, uint8_t *pk, size_t pk_len)
+{
+    store_credential_t c;
+    memset(&c, 0, sizeof c);
+    c.cred_id = (char *)id;
+    c.public_key = pk;
+    c.public_key_len = pk_len;
+    c.alg = -7;
+    c.sign_count = 0;
+    c.backup_eligible = 1;
+    c.backup_state = 0;
+    c.aaguid = (char *)"00000000-0000-0000-0000-000000000000";
+    c.transports = (char *)"[\"internal\",\"hybrid\"]";
+    c.name = (char *)"Phone";
+    return c;
+}
+
+static void test_account_bind(void **state)
+{
+    fx_t *f = *state;
+    uint8_t pk[] = {0xa5, 0x01, 0x02, 0x03, 0x26};
+    store_credential_t c1 = make_cred("cred-AAA", pk, sizeof pk);
+    store_credential_t c2 = make_cred("cred-BBB", pk, sizeof pk);
+    char *id1 = NULL, *id2 = NULL, *id3 = NULL;
+    store_account_t a;
+    store_credential_t got;
+    store_credential_t *list = NULL;
+    size_t n = 0;
+    memset(&a, 0, sizeof a);
+    memset(&got, 0, sizeof got);
+
+    assert_int_equal(store_account_by_person(f->s, "111222333", &a), WP_ERR_NOTFOUND);
+
+    /* New account */
+    assert_int_equal(
+        store_account_bind_credential(f->s, "111222333", "low", "diploma", 1000, &c1, &id1), WP_OK);
+    assert_non_null(id1);
+    assert_int_equal(strlen(id1), 43);
+    assert_null(strchr(id1, '='));
+    assert_int_equal(store_account_by_person(f->s, "111222333", &a), WP_OK);
+    assert_string_equal(a.id, id1);
+    assert_string_equal(a.acr, "low");
+    assert_string_equal(a.proofing, "diploma");
+    assert_int_equal(a.created_at, 1000);
+    assert_int_equal(a.proofed_at, 1000);
+    store_account_clear(&a);
+
+    assert_int_equal(store_credential_get(f->s, "cred-AAA", &got), WP_OK);
+    assert_string_equal(got.account_id, id1);
+    assert_int_equal(got.public_key_len, sizeof pk);
+    assert_memory_equal(got.public_key, pk, sizeof pk);
+    assert_int_equal(got.alg, -7);
+    assert_int_equal(got.backup_eligible, 1);
+    assert_string_equal(got.transports, "[\"internal\",\"hybrid\"]");
+    assert_string_equal(got.name, "Phone");
+    assert_int_equal(got.created_at, 1000);
+    store_credential_clear(&got);
+    assert_int_equal(store_credential_get(f->s, "cred-none", &got), WP_ERR_NOTFOUND);
+
+    /* Existing account: same id, proofing updated, second credential. */
+    assert_int_equal(store_account_bind_credential(f->s, "111222333", "substantial", "assisted",
+                                                   2000, &c2, &id2),
+                     WP_OK);
+    assert_string_equal(id2, id1);
+    assert_int_equal(store_account_get(f->s, id1, &a), WP_OK);
+    assert_string_equal(a.person_number, "111222333");
+    assert_string_equal(a.acr, "substantial");
+    assert_string_equal(a.proofing, "assisted");
+    assert_int_equal(a.created_at, 1000);
+    assert_int_equal(a.proofed_at, 2000);
+    store_account_clear(&a);
+    assert_int_equal(store_credential_list(f->s, id1, &list, &n), WP_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0].cred_id, "cred-AAA");
+    assert_string_equal(list[1].cred_id, "cred-BBB");
+    store_credentials_free(list, n);
+
+    /* A taken credential id, for a new person: EXISTS and no account made. */
+    assert_int_equal(
+        store_account_bind_credential(f->s, "999888777", "low", "diploma", 3000, &c1, &id3),
+        WP_ERR_EXISTS);
+    assert_null(id3);
+    assert_int_equal(store_account_by_person(f->s, "999888777", &a), WP_ERR_NOTFOUND);
+    /* ... and for the existing person: EXISTS and the account unchanged. */
+    assert_int_equal(
+        store_account_bind_credential(f->s, "111222333", "low", "diploma", 3000, &c2, &id3),
+        WP_ERR_EXISTS);
+    assert_null(id3);
+    assert_int_equal(store_account_get(f->s, id1, &a), WP_OK);
+    assert_string_equal(a.acr, "substantial");
+    assert_int_equal(a.proofed_at, 2000);
+    store_account_clear(&a);
+
+    assert_int_equal(store_account_get(f->s, "no-such-account", &a), WP_ERR_NOTFOUND);
+    assert_int_equal(store_credential_list(f->s, "no-such-account", &list, &n), WP_OK);
+    assert_int_equal(n, 0);
+    store_credentials_free(list, n);
+
+    free(id1);
+    free(id2);
+}
+
+static void test_credential_touch(void **state)
+{
+    fx_t *f = *state;
+    uint8_t pk[] = {1, 2, 3};
+    store_credential_t c = make_cred("cred-T", pk, sizeof pk);
+    store_credential_t got;
+    char *id = NULL;
+    memset(&got, 0, sizeof got);
+    c.sign_count = 3;
+    assert_int_equal(
+        store_account_bind_credential(f->s, "123456782", "low", "diploma", 10, &c, &id), WP_OK);
+    free(id);
+
+    assert_int_equal(store_credential_touch(f->s, "cred-T", 3, 7, 1, 50), WP_OK);
+    /* A second use that read the old counter loses. */
+    assert_int_equal(store_credential_touch(f->s, "cred-T", 3, 8, 0, 51), WP_ERR_USED);
+    assert_int_equal(store_credential_touch(f->s, "cred-none", 3, 8, 0, 51), WP_ERR_NOTFOUND);
+    assert_int_equal(store_credential_get(f->s, "cred-T", &got), WP_OK);
+    assert_int_equal(got.sign_count, 7);
+    assert_int_equal(got.backup_state, 1);
+    assert_int_equal(got.last_used_at, 50);
+    store_credential_clear(&got);
+    /* Authenticators without a counter stay at 0; large counters survive. */
+    assert_int_equal(store_credential_touch(f->s, "cred-T", 7, UINT32_MAX, 1, 60), WP_OK);
+    assert_int_equal(store_credential_get(f->s, "cred-T", &got), WP_OK);
+    assert_int_equal(got.sign_count, UINT32_MAX);
+    store_credential_clear(&got);
+}
+
+/* ---- one-time codes */
+
+static void test_codes(void **state)
+{
+    fx_t *f = *state;
+    store_code_t c1 = {"hash-1", "enrol", "111222333", "substantial", "assisted", 1000};
+    store_code_t c2 = {"hash-2", "enrol", "222333444", "low", "diploma", 500};
+    store_code_t out;
+    memset(&out, 0, sizeof out);
+
+    assert_int_equal(store_code_add(f->s, &c1), WP_OK);
+    assert_int_equal(store_code_add(f->s, &c2), WP_OK);
+    assert_int_equal(store_code_add(f->s, &c1), WP_ERR_EXISTS);
+
+    assert_int_equal(store_code_redeem(f->s, "hash-x", "enrol", 100, &out), WP_ERR_NOTFOUND);
+    assert_int_equal(store_code_redeem(f->s, "hash-1", "recover", 100, &out), WP_ERR_NOTFOUND);
+    assert_int_equal(store_code_redeem(f->s, "hash-2", "enrol", 500, &out), WP_ERR_EXPIRED);
+    assert_null(out.hash);
+
+    assert_int_equal(store_code_redeem(f->s, "hash-1", "enrol", 999, &out), WP_OK);
+    assert_string_equal(out.hash, "hash-1");
+    assert_string_equal(out.kind, "enrol");
+    assert_string_equal(out.person_number, "111222333");
+    assert_string_equal(out.acr, "substantial");
+    assert_string_equal(out.proofing, "assisted");
+    assert_int_equal(out.expires_at, 1000);
+    store_code_clear(&out);
+
+    assert_int_equal(store_code_redeem(f->s, "hash-1", "enrol", 999, &out), WP_ERR_USED);
+    assert_int_equal(store_code_redeem(f->s, "hash-1", "enrol", 2000, &out), WP_ERR_USED);
+    assert_null(out.hash);
+}
+
+/* ---- challenges */
+
+static void test_challenges(void **state)
+{
+    fx_t *f = *state;
+    char *c = NULL;
+
+    assert_int_equal(store_challenge_take(f->s, "flow-1", "register", 10, &c), WP_ERR_NOTFOUND);
+
+    assert_int_equal(store_challenge_put(f->s, "flow-1", "register", "chal-A", 100), WP_OK);
+    assert_int_equal(store_challenge_put(f->s, "flow-1", "login", "chal-L", 100), WP_OK);
+    /* A new challenge replaces the old one of that flow and kind. */
+    assert_int_equal(store_challenge_put(f->s, "flow-1", "register", "chal-B", 200), WP_OK);
+
+    assert_int_equal(store_challenge_take(f->s, "flow-1", "register", 150, &c), WP_OK);
+    assert_string_equal(c, "chal-B");
+    free(c);
+    c = NULL;
+    assert_int_equal(store_challenge_take(f->s, "flow-1", "register", 150, &c), WP_ERR_NOTFOUND);
+    assert_null(c);
+
+    /* Expired: reported once, and gone after. */
+    assert_int_equal(store_challenge_take(f->s, "flow-1", "login", 100, &c), WP_ERR_EXPIRED);
+    assert_null(c);
+    assert_int_equal(store_challenge_take(f->s, "flow-1", "login", 100, &c), WP_ERR_NOTFOUND);
+}
+
+/* ---- flows */
+
+static void test_flows(void **state)
+{
+    fx_t *f = *state;
+    store_flow_t fl = {"flow-h", "browser-h", "{\"client_id\":\"x\"}", NULL, NULL, NULL, 0,
+                       100,      700};
+    store_flow_t out;
+    int attempts = -1;
+    memset(&out, 0, sizeof out);
+
+    assert_int_equal(store_flow_create(f->s, &fl), WP_OK);
+    assert_int_equal(store_flow_create(f->s, &fl), WP_ERR_EXISTS);
+    assert_int_equal(store_flow_get(f->s, "flow-none", 200, &out), WP_ERR_NOTFOUND);
+    assert_int_equal(store_flow_get(f->s, "flow-h", 700, &out), WP_ERR_EXPIRED);
+    assert_null(out.id_hash);
+
+    assert_int_equal(store_flow_get(f->s, "flow-h", 200, &out), WP_OK);
+    assert_string_equal(out.browser_hash, "browser-h");
+    assert_string_equal(out.request, "{\"client_id\":\"x\"}");
+    assert_null(out.person_number);
+    assert_int_equal(out.created_at, 100);
+    assert_int_equal(out.expires_at, 700);
+    store_flow_clear(&out);
+
+    assert_int_equal(store_flow_set_proofed(f->s, "flow-h", "111222333", "substantial", "assisted"),
+                     WP_OK);
+    assert_int_equal(store_flow_set_proofed(f->s, "flow-none", "1", "low", "diploma"),
+                     WP_ERR_NOTFOUND);
+    assert_int_equal(store_flow_get(f->s, "flow-h", 200, &out), WP_OK);
+    assert_string_equal(out.person_number, "111222333");
+    assert_string_equal(out.acr, "substantial");
+    assert_string_equal(out.proofing, "assisted");
+    store_flow_clear(&out);
+
+    for (int i = 1; i <= 3; i++) {
+        assert_int_equal(store_flow_code_failed(f->s, "flow-h", 3, &attempts), WP_OK);
+        assert_int_equal(attempts, i);
+    }
+    assert_int_equal(store_flow_code_failed(f->s, "flow-h", 3, &attempts), WP_ERR_LIMIT);
+    assert_int_equal(attempts, 4);
+    assert_int_equal(store_flow_code_failed(f->s, "flow-none", 3, &attempts), WP_ERR_NOTFOUND);
+    assert_int_equal(store_flow_get(f->s, "flow-h", 200, &out), WP_OK);
+    assert_int_equal(out.code_attempts, 4);
+    store_flow_clear(&out);
+
+    assert_int_equal(store_challenge_put(f->s, "flow-h", "register", "c", 600), WP_OK);
+    assert_int_equal(store_flow_delete(f->s, "flow-h"), WP_OK);
+    assert_int_equal(store_flow_get(f->s, "flow-h", 200, &out), WP_ERR_NOTFOUND);
+    char *c = NULL;
+    assert_int_equal(store_challenge_take(f->s, "flow-h", "register", 200, &c), WP_ERR_NOTFOUND);
+}
+
+/* ---- sessions */
+
+static void test_sessions(void **state)
+{
+    fx_t *f = *state;
+    store_session_t x = {"sess-h", "sid-1", "acct-1", "low", 100, 1000};
+    store_session_t y = {"sess-old", "sid-2", "acct-1", "low", 100, 150};
+    store_session_t out;
+    memset(&out, 0, sizeof out);
+
+    assert_int_equal(store_session_create(f->s, &x), WP_OK);
+    assert_int_equal(store_session_create(f->s, &y), WP_OK);
+    assert_int_equal(store_session_create(f->s, &x), WP_ERR_EXISTS);
+    assert_int_equal(store_session_get(f->s, "sess-h", 500, &out), WP_OK);
+    assert_string_equal(out.sid, "sid-1");
+    assert_string_equal(out.account_id, "acct-1");
+    assert_string_equal(out.acr, "low");
+    assert_int_equal(out.auth_time, 100);
+    assert_int_equal(out.expires_at, 1000);
+    store_session_clear(&out);
+    assert_int_equal(store_session_get(f->s, "sess-old", 150, &out), WP_ERR_EXPIRED);
+    assert_int_equal(store_session_get(f->s, "sess-none", 150, &out), WP_ERR_NOTFOUND);
+    assert_int_equal(store_session_delete(f->s, "sess-h"), WP_OK);
+    assert_int_equal(store_session_get(f->s, "sess-h", 500, &out), WP_ERR_NOTFOUND);
+    assert_null(out.sid);
+}
+
+/* ---- authorization codes */
+
+static void test_authcodes(void **state)
+{
+    fx_t *f = *state;
+    store_authcode_t c = {"ac-1",
+                          "mijn-duo",
+                          "https://rp.example/cb",
+                          "chal",
+                          NULL,
+                          "acct-1",
+                          "openid profile",
+                          "low",
+                          "sid-1",
+                          NULL,
+                          100,
+                          160};
+    store_authcode_t old = {"ac-old", "mijn-duo", "https://rp.example/cb",
+                            NULL,     "n",        "acct-1",
+                            "openid", "low",      "sid-1",
+                            "{}",     100,        150};
+    store_authcode_t out;
+    memset(&out, 0, sizeof out);
+
+    assert_int_equal(store_authcode_add(f->s, &c), WP_OK);
+    assert_int_equal(store_authcode_add(f->s, &old), WP_OK);
+    assert_int_equal(store_authcode_add(f->s, &c), WP_ERR_EXISTS);
+
+    assert_int_equal(store_authcode_take(f->s, "ac-none", 120, &out), WP_ERR_NOTFOUND);
+    assert_int_equal(store_authcode_take(f->s, "ac-old", 150, &out), WP_ERR_EXPIRED);
+    assert_int_equal(store_authcode_take(f->s, "ac-1", 120, &out), WP_OK);
+    assert_string_equal(out.client_id, "mijn-duo");
+    assert_string_equal(out.redirect_uri, "https://rp.example/cb");
+    assert_string_equal(out.code_challenge, "chal");
+    assert_null(out.nonce);
+    assert_null(out.claims);
+    assert_string_equal(out.account_id, "acct-1");
+    assert_string_equal(out.scope, "openid profile");
+    assert_string_equal(out.sid, "sid-1");
+    assert_int_equal(out.auth_time, 100);
+    assert_int_equal(out.expires_at, 160);
+    store_authcode_clear(&out);
+    assert_int_equal(store_authcode_take(f->s, "ac-1", 121, &out), WP_ERR_USED);
+    assert_null(out.client_id);
+}
+
+/* ---- rate limits */
+
+static void test_ratelimits(void **state)
+{
+    fx_t *f = *state;
+    int n = -1;
+
+    assert_int_equal(store_ratelimit_count(f->s, "code:ip:192.0.2.1", 60, 100, &n), WP_OK);
+    assert_int_equal(n, 0);
+    for (int i = 1; i <= 3; i++) {
+        assert_int_equal(store_ratelimit_add(f->s, "code:ip:192.0.2.1", 60, 100 + i, &n), WP_OK);
+        assert_int_equal(n, i);
+    }
+    assert_int_equal(store_ratelimit_count(f->s, "code:ip:192.0.2.1", 60, 119, &n), WP_OK);
+    assert_int_equal(n, 3);
+    /* 120 starts the next 60-second window. */
+    assert_int_equal(store_ratelimit_count(f->s, "code:ip:192.0.2.1", 60, 120, &n), WP_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_ratelimit_add(f->s, "code:ip:192.0.2.1", 60, 120, &n), WP_OK);
+    assert_int_equal(n, 1);
+    /* Other keys and other window sizes count apart. */
+    assert_int_equal(store_ratelimit_count(f->s, "code:ip:192.0.2.2", 60, 119, &n), WP_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_ratelimit_add(f->s, "code:ip:192.0.2.1", 3600, 119, &n), WP_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_ratelimit_count(f->s, "code:ip:192.0.2.1", 60, 110, &n), WP_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(store_ratelimit_add(f->s, "k", 0, 1, &n), WP_ERR_INVALID);
+}
+
+/* ---- purge */
+
+static void test_purge(void **state)
+{
+    fx_t *f = *state;
+    store_flow_t fl_old = {"flow-old", "b", "{}", NULL, NULL, NULL, 0, 1, 100};
+    store_flow_t fl_new = {"flow-new", "b", "{}", NULL, NULL, NULL, 0, 1, 1000};
+    store_code_t code_old = {"code-old", "enrol", "1", "low", "diploma", 100};
+    store_code_t code_new = {"code-new", "enrol", "1", "low", "diploma", 1000};
+    store_session_t s_old = {"s-old", "sid-o", "a", "low", 1, 100};
+    store_session_t s_new = {"s-new", "sid-n", "a", "low", 1, 1000};
+    store_authcode_t ac_old = {"ac-old", "c",  "r",  NULL, NULL, "a",
+                               "openid", NULL, NULL, NULL, 1,    100};
+    store_flow_t fo;
+    store_session_t so;
+    store_code_t co;
+    store_authcode_t ao;
+    char *ch = NULL;
+    int n = -1;
+    memset(&fo, 0, sizeof fo);
+    memset(&so, 0, sizeof so);
+    memset(&co, 0, sizeof co);
+    memset(&ao, 0, sizeof ao);
+
+    assert_int_equal(store_flow_create(f->s, &fl_old), WP_OK);
+    assert_int_equal(store_flow_create(f->s, &fl_new), WP_OK);
+    assert_int_equal(store_code_add(f->s, &code_old), WP_OK);
+    assert_int_equal(store_code_add(f->s, &code_new), WP_OK);
+    assert_int_equal(store_session_create(f->s, &s_old), WP_OK);
+    assert_int_equal(store_session_create(f->s, &s_new), WP_OK);
+    assert_int_equal(store_authcode_add(f->s, &ac_old), WP_OK);
+    assert_int_equal(store_challenge_put(f->s, "flow-old", "login", "c1", 100), WP_OK);
+    assert_int_equal(store_challenge_put(f->s, "flow-new", "login", "c2", 1000), WP_OK);
+    assert_int_equal(store_ratelimit_add(f->s, "k", 60, 30, &n), WP_OK);  /* window 0..60 */
+    assert_int_equal(store_ratelimit_add(f->s, "k", 60, 200, &n), WP_OK); /* window 180..240 */
+
+    assert_int_equal(store_purge_expired(f->s, 200), WP_OK);
+
+    assert_int_equal(store_flow_get(f->s, "flow-old", 50, &fo), WP_ERR_NOTFOUND);
+    assert_int_equal(store_flow_get(f->s, "flow-new", 200, &fo), WP_OK);
+    store_flow_clear(&fo);
+    assert_int_equal(store_code_redeem(f->s, "code-old", "enrol", 50, &co), WP_ERR_NOTFOUND);
+    assert_int_equal(store_code_redeem(f->s, "code-new", "enrol", 200, &co), WP_OK);
+    store_code_clear(&co);
+    assert_int_equal(store_session_get(f->s, "s-old", 50, &so), WP_ERR_NOTFOUND);
+    assert_int_equal(store_session_get(f->s, "s-new", 200, &so), WP_OK);
+    store_session_clear(&so);
+    assert_int_equal(store_authcode_take(f->s, "ac-old", 50, &ao), WP_ERR_NOTFOUND);
+    assert_int_equal(store_challenge_take(f->s, "flow-old", "login", 50, &ch), WP_ERR_NOTFOUND);
+    assert_int_equal(store_challenge_take(f->s, "flow-new", "login", 200, &ch), WP_OK);
+    free(ch);
+    assert_int_equal(store_ratelimit_count(f->s, "k", 60, 30, &n), WP_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_ratelimit_count(f->s, "k", 60, 200, &n), WP_OK);
+    assert_int_equal(n, 1);
+}
+
+/* ---- concurrency: of N simultaneous takers exactly one wins */
+
+typedef struct {
+    store_t *shared; /* all threads on one store, or ... */
+    const char *url; /* ... each thread opens its own connection */
+    pthread_barrier_t *barrier;
+    int kind; /* 0 code, 1 authcode */
+    const char *value;
+    wp_err_t result;
+} racer_t;
+
+static void *racer(void *arg)
+{
+    racer_t *r = arg;
+    store_t *s = r->shared;
+    char err[256];
+    if (!s && store_open(r->url, 0, &s, err, sizeof err) != WP_OK) {
+        r->result = WP_ERR;
+        pthread_barrier_wait(r->barrier);
+        return NULL;
+    }
+    pthread_barrier_wait(r->barrier);
+    if (r->kind == 0) {
+        store_code_t out;
+        memset(&out, 0, sizeof out);
+        r->result = store_code_redeem(s, r->value, "enrol", 100, &out);
+        store_code_clear(&out);
+    } else {
+        store_authcode_t out;
+        memset(&out, 0, sizeof out);
+        r->result = store_authcode_take(s, r->value, 100, &out);
+        store_authcode_clear(&out);
+    }
+    if (!r->shared)
+        store_close(s);
+    return NULL;
+}
+
+static void test_concurrent_single_use(void **state)
+{
+    fx_t *f = *state;
+    char value[32];
+    int round = 0;
+
+    for (int own = 0; own <= 1; own++) {
+        for (int kind = 0; kind <= 1; kind++) {
+            for (int rep = 0; rep < 3; rep++, round++) {
+                snprintf(value, sizeof value, "race-%d", round);
+                if (kind == 0) {
+                    store_code_t c = {value, "enrol", "111222333", "low", "diploma", 1000};
+                    assert_int_equal(store_code_add(f->s, &c), WP_OK);
+                } else {
+                    store_authcode_t c = {value,    "c",  "r",  NULL, NULL, "a",
+                                          "openid", NULL, NULL, NULL, 1,    1000};
+                    assert_int_equal(store_authcode_add(f->s, &c), WP_OK);
+                }
+                pthread_barrier_t barrier;
+                pthread_t t[NTHREADS];
+                racer_t r[NTHREADS];
+                pthread_barrier_init(&barrier, NULL, NTHREADS);
+                for (int i = 0; i < NTHREADS; i++) {
+                    r[i] = (racer_t){own ? NULL : f->s, f->url, &barrier, kind, value, WP_ERR};
+                    assert_int_equal(pthread_create(&t[i], NULL, racer, &r[i]), 0);
+                }
+                int ok = 0, used = 0;
+                for (int i = 0; i < NTHREADS; i++) {
+                    pthread_join(t[i], NULL);
+                    ok += r[i].result == WP_OK;
+                    used += r[i].result == WP_ERR_USED;
+                }
+                pthread_barrier_destroy(&barrier);
+                assert_int_equal(ok, 1);
+                assert_int_equal(used, NTHREADS - 1);
+            }
+        }
+    }
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_open_and_versions),
+        cmocka_unit_test(test_open_urls),
+        T(test_clients),
+        T(test_keys),
+        T(test_register_import),
+        T(test_account_bind),
+        T(test_credential_touch),
+        T(test_codes),
+        T(test_challenges),
+        T(test_flows),
+        T(test_sessions),
+        T(test_authcodes),
+        T(test_ratelimits),
+        T(test_purge),
+        T(test_concurrent_single_use),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
