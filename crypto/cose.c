@@ -12,6 +12,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
+#include <stdbool.h>
 #include <string.h>
 
 #define COSE_KTY_OKP 1
@@ -208,18 +209,170 @@ out:
     return pkey;
 }
 
+/* Bounded pre-scan of one CBOR item with the streaming decoder, so that cbor_load never
+ * sees a container that declares more members than bytes remain (libcbor allocates the
+ * declared count up front) nor a nesting deeper than COSE_CBOR_MAX_DEPTH. Indefinite
+ * lengths, tags and floats do not occur in WebAuthn's CTAP2 canonical CBOR: refused. */
+#define COSE_CBOR_MAX_DEPTH 16
+
+typedef struct {
+    size_t remaining; /* bytes after the current header's first byte */
+    size_t pending[COSE_CBOR_MAX_DEPTH];
+    int depth;
+    int fail;
+    int done;
+} cbor_scan_t;
+
+static void scan_item_done(cbor_scan_t *s)
+{
+    while (s->depth > 0) {
+        if (--s->pending[s->depth - 1] > 0)
+            return;
+        s->depth--;
+    }
+    s->done = 1;
+}
+
+static void scan_open(cbor_scan_t *s, size_t members)
+{
+    if (members > s->remaining || s->depth >= COSE_CBOR_MAX_DEPTH) {
+        s->fail = 1;
+        return;
+    }
+    if (members == 0) {
+        scan_item_done(s);
+        return;
+    }
+    s->pending[s->depth++] = members;
+}
+
+static void scan_leaf(void *ctx)
+{
+    scan_item_done(ctx);
+}
+static void scan_u8(void *ctx, uint8_t v)
+{
+    (void)v;
+    scan_leaf(ctx);
+}
+static void scan_u16(void *ctx, uint16_t v)
+{
+    (void)v;
+    scan_leaf(ctx);
+}
+static void scan_u32(void *ctx, uint32_t v)
+{
+    (void)v;
+    scan_leaf(ctx);
+}
+static void scan_u64(void *ctx, uint64_t v)
+{
+    (void)v;
+    scan_leaf(ctx);
+}
+static void scan_bytes(void *ctx, cbor_data d, size_t n)
+{
+    (void)d;
+    (void)n;
+    scan_leaf(ctx);
+}
+static void scan_bool(void *ctx, bool b)
+{
+    (void)b;
+    scan_leaf(ctx);
+}
+static void scan_array(void *ctx, size_t n)
+{
+    scan_open(ctx, n);
+}
+static void scan_map(void *ctx, size_t n)
+{
+    cbor_scan_t *s = ctx;
+
+    if (n > SIZE_MAX / 2) {
+        s->fail = 1;
+        return;
+    }
+    scan_open(s, 2 * n);
+}
+static void scan_refuse(void *ctx)
+{
+    ((cbor_scan_t *)ctx)->fail = 1;
+}
+static void scan_refuse_u64(void *ctx, uint64_t v)
+{
+    (void)v;
+    scan_refuse(ctx);
+}
+static void scan_refuse_float(void *ctx, float v)
+{
+    (void)v;
+    scan_refuse(ctx);
+}
+static void scan_refuse_double(void *ctx, double v)
+{
+    (void)v;
+    scan_refuse(ctx);
+}
+
+cbor_item_t *cose_cbor_load(const uint8_t *buf, size_t len, size_t *read)
+{
+    struct cbor_callbacks cb = cbor_empty_callbacks;
+    struct cbor_decoder_result dr;
+    struct cbor_load_result res;
+    cbor_scan_t s;
+    size_t off = 0;
+    cbor_item_t *item;
+
+    if (buf == NULL || len == 0)
+        return NULL;
+    memset(&s, 0, sizeof s);
+    cb.uint8 = cb.negint8 = scan_u8;
+    cb.uint16 = cb.negint16 = scan_u16;
+    cb.uint32 = cb.negint32 = scan_u32;
+    cb.uint64 = cb.negint64 = scan_u64;
+    cb.byte_string = cb.string = scan_bytes;
+    cb.array_start = scan_array;
+    cb.map_start = scan_map;
+    cb.null = cb.undefined = scan_leaf;
+    cb.boolean = scan_bool;
+    cb.byte_string_start = cb.string_start = cb.indef_array_start = cb.indef_map_start =
+        cb.indef_break = scan_refuse;
+    cb.tag = scan_refuse_u64;
+    cb.float2 = cb.float4 = scan_refuse_float;
+    cb.float8 = scan_refuse_double;
+    while (!s.done) {
+        s.remaining = len - off - 1;
+        dr = cbor_stream_decode(buf + off, len - off, &cb, &s);
+        if (dr.status != CBOR_DECODER_FINISHED || dr.read == 0 || s.fail)
+            return NULL;
+        off += dr.read;
+        if (!s.done && off >= len)
+            return NULL;
+    }
+    item = cbor_load(buf, off, &res);
+    if (item == NULL)
+        return NULL;
+    if (res.error.code != CBOR_ERR_NONE || res.read != off) {
+        cbor_decref(&item);
+        return NULL;
+    }
+    *read = off;
+    return item;
+}
+
 /* Decodes exactly one CBOR map filling all len bytes. Returns it (cbor_decref) or NULL. */
 static cbor_item_t *cose_load_map(const uint8_t *cbor, size_t len)
 {
-    struct cbor_load_result res;
     cbor_item_t *item;
+    size_t read = 0;
 
     if (cbor == NULL || len == 0 || len > COSE_MAX_KEY_LEN)
         return NULL;
-    item = cbor_load(cbor, len, &res);
+    item = cose_cbor_load(cbor, len, &read);
     if (item == NULL)
         return NULL;
-    if (res.error.code != CBOR_ERR_NONE || res.read != len || !cbor_isa_map(item)) {
+    if (read != len || !cbor_isa_map(item)) {
         cbor_decref(&item);
         return NULL;
     }

@@ -2,6 +2,7 @@
 #ifndef CRYPTO_COSE_H
 #define CRYPTO_COSE_H
 
+#include <cbor.h>
 #include <openssl/evp.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +10,13 @@
 #define COSE_ALG_ES256 (-7)
 #define COSE_ALG_EDDSA (-8)
 #define COSE_ALG_RS256 (-257)
+
+/* Decodes the one CBOR data item at the start of buf (len bytes) with libcbor, after a
+ * streaming pre-scan that refuses containers declaring more members than bytes remain,
+ * nesting deeper than 16, indefinite lengths, tags and floats (none occur in WebAuthn's
+ * CBOR; libcbor would otherwise allocate an attacker-chosen count up front). Returns the
+ * item (cbor_decref) and *read, the bytes it took, or NULL. */
+cbor_item_t *cose_cbor_load(const uint8_t *buf, size_t len, size_t *read);
 
 /* Parses a CBOR-encoded COSE_Key (EC2 P-256 with alg -7, OKP Ed25519 with alg -8,
  * RSA with alg -257 and a modulus of 2048..4096 bits) with libcbor. Checks kty/alg/crv

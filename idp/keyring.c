@@ -137,6 +137,7 @@ static wp_err_t load(keyring_t *k)
     wp_err_t rc;
     store_key_t *rows = NULL;
     size_t nrows = 0;
+    int changed = 0;
 
     rc = store_key_list(k->store, &rows, &nrows);
     if (rc)
@@ -145,8 +146,10 @@ static wp_err_t load(keyring_t *k)
         int listed = 0;
         for (size_t j = 0; j < nrows && !listed; j++)
             listed = !strcmp(rows[j].kid, k->entries[i].key->kid);
-        if (!listed)
+        if (!listed && k->entries[i].published) {
             k->entries[i].published = 0;
+            changed = 1;
+        }
     }
     for (size_t j = 0; j < nrows; j++) {
         int known = 0;
@@ -169,8 +172,10 @@ static wp_err_t load(keyring_t *k)
         k->entries[k->n].created_at = rows[j].created_at;
         k->entries[k->n].published = 1;
         k->n++;
+        changed = 1;
     }
-    rc = snapshot_rebuild(k);
+    /* A new snapshot only when the set changed: old ones are kept until keyring_free. */
+    rc = changed || !k->published ? snapshot_rebuild(k) : WP_OK;
 out:
     store_keys_free(rows, nrows);
     return rc;

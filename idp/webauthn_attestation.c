@@ -65,18 +65,17 @@ static int is_bytes(const cbor_item_t *item)
 wp_err_t webauthn_attobj_decode(const uint8_t *buf, size_t len, webauthn_attobj_t *out)
 {
     static const char *const keys[] = {"fmt", "attStmt", "authData", NULL};
-    struct cbor_load_result res;
     cbor_item_t *root = NULL;
     const cbor_item_t *fmt, *stmt, *ad;
+    size_t read = 0;
 
     memset(out, 0, sizeof *out);
     if (buf == NULL || len == 0 || len > WEBAUTHN_MAX_ATT_OBJECT)
         return WP_ERR_INVALID;
-    root = cbor_load(buf, len, &res);
+    root = cose_cbor_load(buf, len, &read);
     if (root == NULL)
         return WP_ERR_INVALID;
-    if (res.error.code != CBOR_ERR_NONE || res.read != len || !cbor_isa_map(root) ||
-        !keys_only(root, keys))
+    if (read != len || !cbor_isa_map(root) || !keys_only(root, keys))
         goto bad;
     fmt = webauthn_cbor_get(root, "fmt");
     stmt = webauthn_cbor_get(root, "attStmt");

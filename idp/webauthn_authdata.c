@@ -2,6 +2,8 @@
 #include "idp/webauthn.h"
 #include "idp/webauthn_internal.h"
 
+#include "crypto/cose.h"
+
 #include <cbor.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -53,26 +55,25 @@ static int take_u32be(reader_t *r, uint32_t *out)
     return 0;
 }
 
-/* Takes one CBOR data item that must be a map, as many bytes as libcbor consumed
- * decoding it. Returns 0 with *out and *n, or -1. */
+/* Takes one CBOR data item that must be a map, as many bytes as decoding it took
+ * (cose_cbor_load: bounded pre-scan, then libcbor). Returns 0 with *out and *n, or -1. */
 static int take_cbor_map(reader_t *r, const uint8_t **out, size_t *n)
 {
-    struct cbor_load_result res;
     cbor_item_t *item;
+    size_t read = 0;
     int ok;
 
     if (r->len == 0)
         return -1;
-    item = cbor_load(r->p, r->len, &res);
+    item = cose_cbor_load(r->p, r->len, &read);
     if (item == NULL)
         return -1;
-    ok =
-        res.error.code == CBOR_ERR_NONE && cbor_isa_map(item) && res.read > 0 && res.read <= r->len;
+    ok = cbor_isa_map(item) && read > 0 && read <= r->len;
     cbor_decref(&item);
     if (!ok)
         return -1;
-    *n = res.read;
-    return take_bytes(r, res.read, out);
+    *n = read;
+    return take_bytes(r, read, out);
 }
 
 wp_err_t webauthn_authdata_parse(const uint8_t *data, size_t len, webauthn_authdata_t *out)

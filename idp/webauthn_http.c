@@ -27,7 +27,11 @@ static int ceremony_flow(http_req_t *req, http_resp_t *resp, store_flow_t *flow,
         return -1;
     }
     *id = json_string_value(json_object_get(req->json, "flow"));
-    if (!*id || flow_load(req, *id, flow, NULL) != WP_OK) {
+    if (!*id) {
+        http_resp_json_error(resp, 400, "invalid_request", "The member \"flow\" is missing.");
+        return -1;
+    }
+    if (flow_load(req, *id, flow, NULL) != WP_OK) {
         http_resp_json_error(resp, 400, "invalid_flow",
                              "This sign-in has expired or belongs to another browser.");
         return -1;

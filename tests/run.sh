@@ -4,7 +4,8 @@
 #   tests/run.sh
 #
 # 1. installs missing packages (deploy/install-deps.sh) and the tests' npm packages;
-# 2. builds build/ (normal) and build-asan/ (AddressSanitizer + UBSan);
+# 2. builds build/ (Release, as deploy/demo.sh does, so both share one build folder) and
+#    build-asan/ (AddressSanitizer + UBSan, with asserts);
 # 3. runs the C unit tests (ctest) in both builds;
 # 4. runs the integration and end-to-end tests (node --test) against the ASan build.
 # A step that cannot build or start counts as a failure; the others still run.
@@ -99,7 +100,7 @@ build_and_test() {
     run_ctest "$dir"
 }
 
-build_and_test build
+build_and_test build -DCMAKE_BUILD_TYPE=Release
 build_and_test build-asan -DWP_SANITIZE=ON
 
 # ---- integration and end-to-end tests (Node.js, real HTTP, real browser)

@@ -17,6 +17,7 @@ static const uint8_t cose_key[] = {0xa1, 0x01, 0x02};      /* {1: 2} */
 static const uint8_t ext_map[] = {0xa1, 0x61, 0x61, 0xf5}; /* {"a": true} */
 static const uint8_t not_map[] = {0x82, 0x01, 0x02};       /* [1, 2] */
 static const uint8_t bad_cbor[] = {0xa2, 0x01};            /* map cut short */
+static const uint8_t huge_map[] = {0xbb, 0x0f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 typedef struct {
     const char *name;
@@ -61,6 +62,8 @@ static const ad_row_t rows[] = {
     {"ext not a map", UP | ED, 0, 0, NULL, 0, not_map, 3, 0, 0, 0},
     {"key not a map", UP | AT, 1, 16, not_map, 3, NULL, 0, 0, 0, 0},
     {"key bad cbor", UP | AT, 1, 16, bad_cbor, 2, NULL, 0, 0, 0, 0},
+    {"key declares 2^60 pairs", UP | AT, 1, 16, huge_map, 9, NULL, 0, 0, 0, 0},
+    {"ext declares 2^60 pairs", UP | ED, 0, 0, NULL, 0, huge_map, 9, 0, 0, 0},
     {"key missing", UP | AT, 1, 16, NULL, 0, NULL, 0, 0, 0, 0},
     {"trailing byte", UP | UV, 0, 0, NULL, 0, NULL, 0, 1, 0, 0},
     {"trailing after key", UP | AT, 1, 16, cose_key, 3, NULL, 0, 1, 0, 0},

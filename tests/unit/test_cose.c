@@ -240,13 +240,59 @@ static void test_verify(void **state)
     }
 }
 
+/* The bounded pre-scan: huge declared counts, deep nesting, indefinite lengths, tags. */
+static void test_cbor_load_bounds(void **state)
+{
+    static const uint8_t huge_map[] = {0xbb, 0, 0, 0, 0x10, 0, 0, 0, 0};
+    static const uint8_t huge_inner[] = {0xa1, 0x01, 0x9b, 0x0f, 0xff, 0xff,
+                                         0xff, 0xff, 0xff, 0xff, 0xff};
+    static const uint8_t count_over_bytes[] = {0x84, 0x01, 0x02, 0x03};
+    static const uint8_t indef_map[] = {0xbf, 0x01, 0x02, 0xff};
+    static const uint8_t tagged[] = {0xc1, 0x01};
+    static const uint8_t trailing[] = {0xa1, 0x01, 0x02, 0x00};
+    static const uint8_t empty_in_array[] = {0x82, 0xa0, 0x80, 0x05};
+    uint8_t deep[40];
+    size_t read = 0;
+    cbor_item_t *item;
+    EVP_PKEY *pkey = NULL;
+    int alg = 0;
+
+    (void)state;
+    assert_null(cose_cbor_load(huge_map, sizeof huge_map, &read));
+    assert_null(cose_cbor_load(huge_inner, sizeof huge_inner, &read));
+    assert_null(cose_cbor_load(count_over_bytes, sizeof count_over_bytes, &read));
+    assert_null(cose_cbor_load(indef_map, sizeof indef_map, &read));
+    assert_null(cose_cbor_load(tagged, sizeof tagged, &read));
+    assert_int_equal(cose_key_parse(huge_map, sizeof huge_map, &alg, &pkey), -1);
+    assert_int_equal(cose_key_parse(huge_inner, sizeof huge_inner, &alg, &pkey), -1);
+
+    item = cose_cbor_load(trailing, sizeof trailing, &read);
+    assert_non_null(item);
+    assert_int_equal(read, 3);
+    cbor_decref(&item);
+    item = cose_cbor_load(empty_in_array, sizeof empty_in_array, &read);
+    assert_non_null(item);
+    assert_int_equal(read, 3);
+    cbor_decref(&item);
+
+    /* 16 nested arrays are fine, 17 are not. */
+    memset(deep, 0x81, sizeof deep);
+    deep[16] = 0x01;
+    item = cose_cbor_load(deep, 17, &read);
+    assert_non_null(item);
+    assert_int_equal(read, 17);
+    cbor_decref(&item);
+    deep[16] = 0x81;
+    deep[17] = 0x01;
+    assert_null(cose_cbor_load(deep, 18, &read));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_key_table),
-        cmocka_unit_test(test_not_cbor),
-        cmocka_unit_test(test_key_alg),
-        cmocka_unit_test(test_verify),
+        cmocka_unit_test(test_key_table),        cmocka_unit_test(test_not_cbor),
+        cmocka_unit_test(test_key_alg),          cmocka_unit_test(test_verify),
+        cmocka_unit_test(test_cbor_load_bounds),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
