@@ -152,7 +152,7 @@ out:
 static EVP_PKEY *cose_okp(const cose_members_t *m)
 {
     const uint8_t *x;
-    size_t xl;
+    size_t xl = 0;
     int64_t crv;
 
     if (m->m1 == NULL || cose_int(m->m1, &crv) != 0 || crv != COSE_CRV_ED25519)
@@ -174,7 +174,7 @@ static EVP_PKEY *cose_rsa(const cose_members_t *m)
     EVP_PKEY *pkey = NULL;
     BIGNUM *n = NULL, *e = NULL;
     const uint8_t *nb, *eb;
-    size_t nl, el;
+    size_t nl = 0, el = 0;
     int bits;
 
     nb = cose_bytes(m->m1, 0, &nl);

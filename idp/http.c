@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "idp/router.h"
 
@@ -417,6 +419,23 @@ void *http_start(app_t *app)
         (unsigned)cfg->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(cfg->max_url_bytes + 32768), MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
         MHD_OPTION_END);
+}
+
+void http_drain(void *daemon, int seconds)
+{
+    if (!daemon)
+        return;
+    MHD_socket fd = MHD_quiesce_daemon(daemon);
+    for (int i = 0; i < seconds * 10; i++) {
+        const union MHD_DaemonInfo *info =
+            MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (!info || info->num_connections == 0)
+            break;
+        struct timespec ts = {.tv_nsec = 100000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
 }
 
 void http_stop(void *daemon)

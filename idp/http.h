@@ -65,6 +65,8 @@ const char *http_cookie_name(const app_t *app, const char *name, char *buf, size
 
 /* Starts the daemon; returns an opaque handle or NULL. */
 void *http_start(app_t *app);
+/* Stops accepting connections and waits up to seconds for open ones to finish. */
+void http_drain(void *daemon, int seconds);
 void http_stop(void *daemon);
 
 #endif

@@ -192,7 +192,8 @@ static int has_alg(const keyring_t *k, sigkey_alg_t alg)
 
 wp_err_t keyring_open(store_t *s, const uint8_t master[SEAL_KEY_BYTES], int ensure, keyring_t **out)
 {
-    static const sigkey_alg_t required[] = {SIGKEY_RS256, SIGKEY_ES256};
+    static const sigkey_alg_t required[] = {SIGKEY_RS256, SIGKEY_ES256, SIGKEY_PS256,
+                                             SIGKEY_EDDSA};
     wp_err_t rc = WP_ERR;
     keyring_t *k = calloc(1, sizeof *k);
     int lock_ready = 0;

@@ -88,18 +88,17 @@ void oidc_redirect_with(http_resp_t *resp, const char *redirect_uri, ...)
     va_list ap;
     char *url = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&url, &len);
     char sep = strchr(redirect_uri, '?') ? '&' : '?';
+    FILE *f = open_memstream(&url, &len);
+
     if (!f) {
         http_resp_text(resp, 500, "text/plain; charset=utf-8", "Internal error.");
         return;
     }
     fputs(redirect_uri, f);
     va_start(ap, redirect_uri);
-    for (;;) {
-        const char *name = va_arg(ap, const char *);
-        if (!name)
-            break;
+    /* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start is just above */
+    for (const char *name = va_arg(ap, const char *); name; name = va_arg(ap, const char *)) {
         const char *value = va_arg(ap, const char *);
         if (!value)
             continue;
@@ -124,7 +123,7 @@ void oidc_redirect_error(http_req_t *req, http_resp_t *resp, const json_t *reque
 {
     oidc_redirect_with(resp, req_str(request, "redirect_uri"), "error", error,
                        "error_description", description, "state", req_str(request, "state"),
-                       "iss", req->app->cfg->issuer, NULL);
+                       "iss", req->app->cfg->issuer, (const char *)NULL);
 }
 
 void oidc_finish(http_req_t *req, http_resp_t *resp, const json_t *request,
@@ -163,5 +162,5 @@ void oidc_finish(http_req_t *req, http_resp_t *resp, const json_t *request,
     }
     atomic_fetch_add(&req->app->metrics.logins, 1);
     oidc_redirect_with(resp, req_str(request, "redirect_uri"), "code", code, "state",
-                       req_str(request, "state"), "iss", req->app->cfg->issuer, NULL);
+                       req_str(request, "state"), "iss", req->app->cfg->issuer, (const char *)NULL);
 }

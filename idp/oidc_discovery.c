@@ -27,7 +27,7 @@ void oidc_discovery_handle(http_req_t *req, http_resp_t *resp)
     json_object_set_new(d, "grant_types_supported", json_pack("[s]", "authorization_code"));
     json_object_set_new(d, "subject_types_supported", json_pack("[s,s]", "pairwise", "public"));
     json_object_set_new(d, "id_token_signing_alg_values_supported",
-                        json_pack("[s,s]", "RS256", "ES256"));
+                        json_pack("[s,s,s,s]", "RS256", "PS256", "ES256", "EdDSA"));
     json_object_set_new(d, "token_endpoint_auth_methods_supported",
                         json_pack("[s,s,s]", "client_secret_basic", "client_secret_post", "none"));
     json_object_set_new(d, "code_challenge_methods_supported", json_pack("[s]", "S256"));

@@ -196,7 +196,7 @@ static void grant_code(http_req_t *req, http_resp_t *resp, const json_t *client)
     token_random(jti, sizeof jti, 16);
     token_random(ajti, sizeof ajti, 16);
     id_claims = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:s, s:s}", "iss", issuer,
-                          "sub", sub, "aud", client_id, "exp", (json_int_t)(now + cfg->id_token_ttl),
+                          "sub", sub, "aud", client_id, "exp", (json_int_t)now + cfg->id_token_ttl,
                           "iat", (json_int_t)now, "nbf", (json_int_t)now, "jti", jti, "auth_time",
                           (json_int_t)c.auth_time, "acr", c.acr, "sid", c.sid);
     if (id_claims && c.nonce)
@@ -204,7 +204,7 @@ static void grant_code(http_req_t *req, http_resp_t *resp, const json_t *client)
     context = seal_context(req->app, c.account_id);
     at_claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:I, s:s, s:s}", "iss", issuer,
                           "sub", sub, "aud", issuer, "client_id", client_id, "exp",
-                          (json_int_t)(now + cfg->access_token_ttl), "iat", (json_int_t)now, "jti",
+                          (json_int_t)now + cfg->access_token_ttl, "iat", (json_int_t)now, "jti",
                           ajti, "scope", c.scope, "auth_time", (json_int_t)c.auth_time, "acr", c.acr,
                           "ctx", context ? context : "");
     if (!id_claims || !at_claims || !context) {

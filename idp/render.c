@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define RENDER_MAX_FILE (256 * 1024)
+#define RENDER_MAX_FILE ((size_t)256 * 1024)
 #define RENDER_MAX_DEPTH 8
 
 static const char *const LANGS[] = {"en", "nl"};

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,7 @@ typedef struct {
 
 static void remove_db(const char *path)
 {
-    char buf[160];
+    char buf[PATH_MAX];
     unlink(path);
     snprintf(buf, sizeof buf, "%s-wal", path);
     unlink(buf);
