@@ -19,6 +19,13 @@ static int page_flow(http_req_t *req, http_resp_t *resp, const char *id, store_f
     return 0;
 }
 
+/* The flow id of a page: the form's hidden field, else the URL's ?flow=. */
+static const char *flow_param(http_req_t *req)
+{
+    const char *id = req->method == HTTP_POST ? http_form(req, "flow") : NULL;
+    return id ? id : http_query(req, "flow");
+}
+
 static const char *flow_lang(http_req_t *req, const json_t *request)
 {
     return page_lang(req, json_string_value(json_object_get(request, "ui_locales")));
@@ -40,7 +47,7 @@ void page_enrol_handle(http_req_t *req, http_resp_t *resp)
 
 void page_enrol_diploma_handle(http_req_t *req, http_resp_t *resp)
 {
-    const char *id = http_param(req, "flow");
+    const char *id = flow_param(req);
     store_flow_t flow = {0};
     json_t *request = NULL;
     if (page_flow(req, resp, id, &flow, &request) != 0)
@@ -68,7 +75,7 @@ static void code_page(http_req_t *req, http_resp_t *resp, int status, const char
 
 void page_enrol_code_handle(http_req_t *req, http_resp_t *resp)
 {
-    const char *id = http_param(req, "flow");
+    const char *id = flow_param(req);
     store_flow_t flow = {0};
     store_code_t code = {0};
     json_t *request = NULL;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "crypto/b64url.h"
 #include "crypto/token.h"
@@ -17,9 +18,19 @@
  * browser. Returns 0 and fills flow (store_flow_clear) and *id, or -1 with resp set. */
 static int ceremony_flow(http_req_t *req, http_resp_t *resp, store_flow_t *flow, const char **id)
 {
+    /* Browsers send Origin (and Sec-Fetch-Site) with every such POST: when present they must
+     * name us. A cross-site page cannot send application/json without a CORS preflight,
+     * which we never grant, so a request without them comes from a non-browser client. */
     const char *origin = http_header(req, "Origin");
-    if (!origin || strcmp(origin, req->app->origin) != 0) {
-        http_resp_json_error(resp, 403, "invalid_request", "The Origin header is missing or wrong.");
+    const char *site = http_header(req, "Sec-Fetch-Site");
+    if ((origin && strcmp(origin, req->app->origin) != 0) ||
+        (site && strcmp(site, "same-origin") != 0)) {
+        http_resp_json_error(resp, 403, "invalid_request", "Cross-origin requests are refused.");
+        return -1;
+    }
+    const char *ctype = http_header(req, "Content-Type");
+    if (!ctype || strncasecmp(ctype, "application/json", 16) != 0) {
+        http_resp_json_error(resp, 415, "invalid_request", "Send Content-Type: application/json.");
         return -1;
     }
     if (!req->json) {
@@ -249,9 +260,13 @@ void webauthn_login_verify_handle(http_req_t *req, http_resp_t *resp)
         goto out;
     }
     user_handle(req->app, account.person_number, expected_handle);
-    if (handle && *handle && !token_equal(handle, expected_handle)) {
+    /* allowCredentials was empty, so §7.2 step 6 requires the user handle, and it must
+     * name the owner of the credential. */
+    if (!handle || !token_equal(handle, expected_handle)) {
         flow_ip_limited(req, "webauthn", 1);
-        http_resp_json_error(resp, 400, "invalid_credential", "userHandle does not match.");
+        http_resp_json_error(resp, 400, "invalid_credential",
+                             handle ? "userHandle does not match the passkey's owner."
+                                    : "userHandle is required for a discoverable passkey.");
         goto out;
     }
     if (webauthn_verify_assertion(&rp, challenge, challenge_len, cred, stored.public_key,

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { startServer, makePeople } from '../lib/server.mjs';
-import { Walker, tokenRequest } from '../lib/browserless.mjs';
+import { Walker, tokenRequest, formWith, hasId } from '../lib/browserless.mjs';
 import { SoftAuthenticator, COSE_ALG } from '../lib/softauthn.mjs';
 import { authRequest, checkRedirect, discovery, enrolWithInvite, exchange, signInWithPasskey } from '../lib/flows.mjs';
 
@@ -31,8 +31,15 @@ function assertJsonError(res, status, error) {
   if (error) assert.equal(res.json.error, error, `error code: ${res.text.slice(0, 300)}`);
 }
 
+// The sign-out form: the form holding the #logout button.
+function forms_logout(html) {
+  const f = formWith(html, 'csrf');
+  assert.ok(f, 'logout page has a form with csrf');
+  return f;
+}
+
 describe('login journey with the software authenticator', { timeout: 600000 }, () => {
-  const people = makePeople(24);
+  const people = makePeople(32);
   let nextPerson = 0;
   const person = () => people[nextPerson++];
   let srv;
@@ -329,7 +336,7 @@ describe('login journey with the software authenticator', { timeout: 600000 }, (
     assert.equal(typeof r.res.json?.error, 'string');
   });
 
-  test('a sign counter that does not increase is refused', { ...T, todo: 'counter policy not in the contract yet' }, async () => {
+  test('a sign counter that does not increase is refused', T, async () => {
     const p = person();
     const { authenticator } = await enrolWithInvite(srv, { authorizeUrl: authRequest(srv, rp1).url, person: p });
     await signInWithPasskey(srv, { authorizeUrl: authRequest(srv, rp1).url, authenticator });
@@ -337,6 +344,107 @@ describe('login journey with the software authenticator', { timeout: 600000 }, (
     const start = await w.authorize(authRequest(srv, rp1).url);
     const r = await w.loginPasskey(start.flow, authenticator, { counterNotIncreasing: true });
     assertJsonError(r.res, 400);
+  });
+
+  test('a usernameless assertion without userHandle is refused (WebAuthn L3 §7.2 step 6)', T, async () => {
+    const p = person();
+    const { authenticator } = await enrolWithInvite(srv, { authorizeUrl: authRequest(srv, rp1).url, person: p });
+    const w = new Walker(srv.issuer);
+    const start = await w.authorize(authRequest(srv, rp1).url);
+    const r = await w.loginPasskey(start.flow, authenticator, { userHandle: null });
+    assert.deepEqual(r.options.publicKey.allowCredentials ?? [], [], 'the user was not identified before');
+    assertJsonError(r.res, 400);
+  });
+
+  test("another person's userHandle is refused", T, async () => {
+    const a = enrolled.ES256;
+    const b = enrolled.EdDSA;
+    assert.ok(a && b, 'needs the ES256 and EdDSA journeys');
+    const w = new Walker(srv.issuer);
+    const start = await w.authorize(authRequest(srv, rp1).url);
+    const other = b.authenticator.credentials[0].userHandle;
+    const r = await w.loginPasskey(start.flow, a.authenticator, { userHandle: other });
+    assertJsonError(r.res, 400);
+  });
+
+  test('a replayed assertion is refused', T, async () => {
+    const e = enrolled.RS256;
+    assert.ok(e, 'needs the RS256 journey');
+    const w = new Walker(srv.issuer);
+    const start = await w.authorize(authRequest(srv, rp1).url);
+    const first = await w.loginPasskey(start.flow, e.authenticator);
+    assert.equal(first.res.status, 200, first.res.text);
+    const again = await w.postJSON('/webauthn/login/verify', { flow: start.flow, credential: first.credential });
+    assert.ok(again.status >= 400 && again.status < 500, `replay refused: ${again.status} ${again.text}`);
+    // The same assertion in another browser's flow: its challenge is not that flow's.
+    const w2 = new Walker(srv.issuer);
+    const s2 = await w2.authorize(authRequest(srv, rp1).url);
+    const opt = await w2.postJSON('/webauthn/login/options', { flow: s2.flow });
+    assert.equal(opt.status, 200);
+    const cross = await w2.postJSON('/webauthn/login/verify', { flow: s2.flow, credential: first.credential });
+    assertJsonError(cross, 400);
+  });
+
+  test('a code is bound to its client and its redirect_uri', T, async () => {
+    const e = enrolled.ES256;
+    assert.ok(e, 'needs the ES256 journey');
+    const a = await codeFromSession(e.walker, rp1);
+    const byOther = await exchange(meta, { ...rp2, redirectUri: rp1.redirectUri }, a.code, a.req.verifier);
+    assert.equal(byOther.status, 400, byOther.text);
+    assert.equal(byOther.json?.error, 'invalid_grant');
+    const b = await codeFromSession(e.walker, rp1);
+    const otherUri = await exchange(meta, { ...rp1, redirectUri: rp2.redirectUri }, b.code, b.req.verifier);
+    assert.equal(otherUri.status, 400, otherUri.text);
+    assert.equal(otherUri.json?.error, 'invalid_grant');
+  });
+
+  for (const alg of ['ES256', 'PS256', 'EdDSA']) {
+    test(`a client registered with --id-token-alg ${alg} gets ${alg} ID tokens`, T, async () => {
+      const e = enrolled.ES256;
+      assert.ok(e, 'needs the ES256 journey');
+      const id = `rp-alg-${alg.toLowerCase()}`;
+      const redirectUri = `https://${id}.example.test/cb`;
+      const c = { ...(await srv.addClient({ id, redirectUris: [redirectUri], idTokenAlg: alg })), redirectUri, method: 'basic' };
+      const { req, code } = await codeFromSession(e.walker, c);
+      const tok = await exchange(meta, c, code, req.verifier);
+      checkTokenResponse(tok);
+      await checkIdToken(tok.json.id_token, { client: c, nonce: req.nonce, alg, p: e.p });
+    });
+  }
+
+  test('clients registered with --subject public see the same sub', T, async () => {
+    const e = enrolled.ES256;
+    assert.ok(e, 'needs the ES256 journey');
+    const subs = [];
+    for (const id of ['rp-public-a', 'rp-public-b']) {
+      const redirectUri = `https://${id}.example.test/cb`;
+      const c = { ...(await srv.addClient({ id, redirectUris: [redirectUri], subject: 'public' })), redirectUri, method: 'basic' };
+      const { req, code } = await codeFromSession(e.walker, c);
+      const tok = await exchange(meta, c, code, req.verifier);
+      checkTokenResponse(tok);
+      subs.push((await checkIdToken(tok.json.id_token, { client: c, nonce: req.nonce, p: e.p })).sub);
+    }
+    assert.equal(subs[0], subs[1], 'public sub is the same for both clients');
+    assert.notEqual(subs[0], e.sub, 'and differs from the pairwise one');
+  });
+
+  test('sign-out ends the session', T, async () => {
+    const e = enrolled.EdDSA;
+    assert.ok(e, 'needs the EdDSA journey');
+    const w = e.signInWalker;
+    await codeFromSession(w, rp1);
+    const page = await w.get('/logout');
+    assert.equal(page.status, 200);
+    assert.ok(hasId(page.text, 'logout'), 'logout page has #logout');
+    const form = forms_logout(page.text);
+    const noCsrf = await w.postForm('/logout', {});
+    assert.ok(noCsrf.status === 403 || noCsrf.status === 400, `logout without csrf refused: ${noCsrf.status}`);
+    await codeFromSession(w, rp1); // still signed in
+    const done = await w.postForm(new URL(form.attrs.action ?? '/logout', srv.issuer), form.hidden);
+    assert.ok(done.status === 200 || (done.status >= 300 && done.status < 400), `logout: ${done.status}`);
+    const none = await w.authorize(authRequest(srv, rp1, { prompt: 'none' }).url);
+    assert.equal(none.kind, 'redirect');
+    assert.equal(none.redirect.searchParams.get('error'), 'login_required', 'no session after sign-out');
   });
 
   test('a used enrolment code is refused in a second flow', T, async () => {
