@@ -28,12 +28,12 @@ typedef struct app {
     store_t *store;
     keyring_t *keys;
     render_t *render;
-    int https;                               /* issuer is https */
-    char origin[512];                        /* scheme://host[:port] of the issuer */
-    uint8_t hash_key[TOKEN_HASH_KEY_BYTES];  /* keyed hashes of tokens and codes */
-    uint8_t csrf_key[TOKEN_HASH_KEY_BYTES];  /* CSRF tokens */
+    int https;                                  /* issuer is https */
+    char origin[512];                           /* scheme://host[:port] of the issuer */
+    uint8_t hash_key[TOKEN_HASH_KEY_BYTES];     /* keyed hashes of tokens and codes */
+    uint8_t csrf_key[TOKEN_HASH_KEY_BYTES];     /* CSRF tokens */
     uint8_t pairwise_key[TOKEN_HASH_KEY_BYTES]; /* pairwise subject identifiers */
-    uint8_t context_key[SEAL_KEY_BYTES];     /* sealed context inside access tokens */
+    uint8_t context_key[SEAL_KEY_BYTES];        /* sealed context inside access tokens */
     app_metrics_t metrics;
 } app_t;
 

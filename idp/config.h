@@ -8,14 +8,15 @@
 
 typedef struct {
     /* [server] */
-    char *issuer;     /* default "http://localhost:8080"; no trailing slash */
-    char *listen;     /* default "127.0.0.1:8080" */
-    char *rp_id;      /* derived: the issuer's host */
-    char *listen_host; /* derived from listen */
-    int listen_port;   /* derived from listen */
-    int threads;      /* [server] threads, default 4 */
-    char *source_url; /* [server] source_url: footer link to the source code */
-    char *trusted_proxy; /* [server] trusted_proxy: address whose X-Forwarded-For is used; default none */
+    char *issuer;        /* default "http://localhost:8080"; no trailing slash */
+    char *listen;        /* default "127.0.0.1:8080" */
+    char *rp_id;         /* derived: the issuer's host */
+    char *listen_host;   /* derived from listen */
+    int listen_port;     /* derived from listen */
+    int threads;         /* [server] threads, default 4 */
+    char *source_url;    /* [server] source_url: footer link to the source code */
+    char *trusted_proxy; /* [server] trusted_proxy: address whose X-Forwarded-For is used; default
+                            none */
     /* [storage] */
     char *storage_url; /* default "sqlite:./var/wereldpas.db" */
     /* [secrets] */

@@ -14,8 +14,8 @@ static int token_shaped(const char *v)
     if (!v || strlen(v) != COOKIE_TOKEN_LEN)
         return 0;
     for (const char *p = v; *p; p++)
-        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-              (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_'))
             return 0;
     return 1;
 }
@@ -126,8 +126,8 @@ wp_err_t session_current(http_req_t *req, store_session_t *out)
     return store_session_get(req->app->store, hash, wp_now(), out);
 }
 
-wp_err_t session_start(http_req_t *req, http_resp_t *resp, const char *account_id,
-                       const char *acr, store_session_t *out)
+wp_err_t session_start(http_req_t *req, http_resp_t *resp, const char *account_id, const char *acr,
+                       store_session_t *out)
 {
     char cookie[64], hash[TOKEN_HASH_HEX_LEN + 1], sid[64];
     int64_t now = wp_now();

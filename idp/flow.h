@@ -40,8 +40,8 @@ int flow_csrf_ok(const http_req_t *req, const char *purpose);
 wp_err_t session_current(http_req_t *req, store_session_t *out);
 /* Starts a session for account with acr, setting the session cookie on resp. Fills
  * out when not NULL. */
-wp_err_t session_start(http_req_t *req, http_resp_t *resp, const char *account_id,
-                       const char *acr, store_session_t *out);
+wp_err_t session_start(http_req_t *req, http_resp_t *resp, const char *account_id, const char *acr,
+                       store_session_t *out);
 /* Ends this browser's session (storage and cookie). */
 void session_end(http_req_t *req, http_resp_t *resp);
 

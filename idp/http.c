@@ -326,7 +326,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         return MHD_YES;
     }
     if (up->too_large)
-        return send_simple_error(conn, app, 413, "invalid_request", "The request body is too large.");
+        return send_simple_error(conn, app, 413, "invalid_request",
+                                 "The request body is too large.");
 
     http_req_t req = {0};
     http_resp_t resp = {0};
@@ -396,8 +397,8 @@ void *http_start(app_t *app)
     struct sockaddr_in6 a6 = {0};
     struct sockaddr_in a4 = {0};
     const struct sockaddr *sa;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-                     MHD_USE_ITC;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     if (inet_pton(AF_INET, cfg->listen_host, &a4.sin_addr) == 1) {
         a4.sin_family = AF_INET;
         a4.sin_port = htons((uint16_t)cfg->listen_port);
@@ -411,14 +412,14 @@ void *http_start(app_t *app)
         WP_LOG_ERR("listen address %s is not an IP address", cfg->listen_host);
         return NULL;
     }
-    return MHD_start_daemon(
-        flags, (uint16_t)cfg->listen_port, NULL, NULL, handle, app, MHD_OPTION_SOCK_ADDR, sa,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)cfg->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)cfg->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(cfg->max_url_bytes + 32768), MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-        MHD_OPTION_END);
+    return MHD_start_daemon(flags, (uint16_t)cfg->listen_port, NULL, NULL, handle, app,
+                            MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_THREAD_POOL_SIZE,
+                            (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                            (unsigned)cfg->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+                            (unsigned)cfg->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                            (size_t)(cfg->max_url_bytes + 32768), MHD_OPTION_NOTIFY_COMPLETED,
+                            completed, NULL, MHD_OPTION_END);
 }
 
 void http_drain(void *daemon, int seconds)

@@ -14,15 +14,15 @@ typedef enum { HTTP_GET = 1, HTTP_POST = 2, HTTP_HEAD = 4, HTTP_OTHER = 8 } http
 typedef struct http_req {
     http_method_t method;
     const char *path;
-    json_t *query;      /* object: name -> string (first value) */
-    json_t *form;       /* object from an application/x-www-form-urlencoded body, or NULL */
-    json_t *json;       /* parsed application/json body (object), or NULL */
+    json_t *query;         /* object: name -> string (first value) */
+    json_t *form;          /* object from an application/x-www-form-urlencoded body, or NULL */
+    json_t *json;          /* parsed application/json body (object), or NULL */
     const char *dup_param; /* name of a parameter that occurred twice, or NULL */
-    int bad_body;       /* the body did not parse as its Content-Type says */
-    const char *body;   /* raw body, NUL-terminated */
+    int bad_body;          /* the body did not parse as its Content-Type says */
+    const char *body;      /* raw body, NUL-terminated */
     size_t body_len;
     char client_ip[64];
-    void *conn;         /* struct MHD_Connection * */
+    void *conn; /* struct MHD_Connection * */
     app_t *app;
 } http_req_t;
 
@@ -31,8 +31,8 @@ typedef struct {
     char *body; /* malloc'd, freed by http.c */
     size_t body_len;
     const char *content_type;
-    const char *cache; /* Cache-Control; default "no-store" */
-    char *location;    /* malloc'd redirect target, or NULL */
+    const char *cache;                      /* Cache-Control; default "no-store" */
+    char *location;                         /* malloc'd redirect target, or NULL */
     char *headers[HTTP_MAX_HEADERS_OUT][2]; /* extra headers (malloc'd name, value) */
     int nheaders;
     char *cookies[4]; /* malloc'd Set-Cookie values */

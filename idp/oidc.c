@@ -41,7 +41,8 @@ void oidc_subject(const app_t *app, const json_t *client, const char *account_id
         snprintf(out, size, "%s", account_id);
         return;
     }
-    const char *first = json_string_value(json_array_get(json_object_get(client, "redirect_uris"), 0));
+    const char *first =
+        json_string_value(json_array_get(json_object_get(client, "redirect_uris"), 0));
     url_host(first ? first : "", sector, sizeof sector);
     token_hash(app->pairwise_key, sector, account_id, hex);
     snprintf(out, size, "%s", hex);
@@ -121,9 +122,9 @@ static const char *req_str(const json_t *request, const char *name)
 void oidc_redirect_error(http_req_t *req, http_resp_t *resp, const json_t *request,
                          const char *error, const char *description)
 {
-    oidc_redirect_with(resp, req_str(request, "redirect_uri"), "error", error,
-                       "error_description", description, "state", req_str(request, "state"),
-                       "iss", req->app->cfg->issuer, (const char *)NULL);
+    oidc_redirect_with(resp, req_str(request, "redirect_uri"), "error", error, "error_description",
+                       description, "state", req_str(request, "state"), "iss",
+                       req->app->cfg->issuer, (const char *)NULL);
 }
 
 void oidc_finish(http_req_t *req, http_resp_t *resp, const json_t *request,

@@ -193,8 +193,9 @@ void oidc_authorize_handle(http_req_t *req, http_resp_t *resp)
     char flow[FLOW_ID_MAX];
 
     /* Client and redirect URI first: until both are known good nothing redirects. */
-    if (!client_id || !redirect_uri || (req->dup_param && (!strcmp(req->dup_param, "client_id") ||
-                                                           !strcmp(req->dup_param, "redirect_uri")))) {
+    if (!client_id || !redirect_uri ||
+        (req->dup_param &&
+         (!strcmp(req->dup_param, "client_id") || !strcmp(req->dup_param, "redirect_uri")))) {
         page_error(req, resp, 400, "error_authorize_request");
         goto out;
     }
@@ -225,8 +226,7 @@ void oidc_authorize_handle(http_req_t *req, http_resp_t *resp)
     }
     const char *prompt = json_string_value(json_object_get(request, "prompt"));
     if (prompt && strcmp(prompt, "none") == 0) {
-        oidc_redirect_error(req, resp, request, "login_required",
-                            "The person is not signed in.");
+        oidc_redirect_error(req, resp, request, "login_required", "The person is not signed in.");
         goto out;
     }
     if (flow_create(req, resp, request, flow) != WP_OK) {

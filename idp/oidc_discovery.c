@@ -35,8 +35,9 @@ void oidc_discovery_handle(http_req_t *req, http_resp_t *resp)
                         json_pack("[s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s]", "iss", "sub", "aud", "exp",
                                   "iat", "nbf", "jti", "auth_time", "nonce", "acr", "sid", "name",
                                   "given_name", "family_name", "birthdate", "email"));
-    json_object_set_new(d, "acr_values_supported",
-                        json_pack("[s,s]", req->app->cfg->acr_diploma, req->app->cfg->acr_assisted));
+    json_object_set_new(
+        d, "acr_values_supported",
+        json_pack("[s,s]", req->app->cfg->acr_diploma, req->app->cfg->acr_assisted));
     json_object_set_new(d, "prompt_values_supported",
                         json_pack("[s,s,s,s]", "none", "login", "consent", "select_account"));
     json_object_set_new(d, "ui_locales_supported", json_pack("[s,s]", "en", "nl"));

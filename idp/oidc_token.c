@@ -205,14 +205,15 @@ static void grant_code(http_req_t *req, http_resp_t *resp, const json_t *client)
     at_claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:I, s:s, s:s}", "iss", issuer,
                           "sub", sub, "aud", issuer, "client_id", client_id, "exp",
                           (json_int_t)now + cfg->access_token_ttl, "iat", (json_int_t)now, "jti",
-                          ajti, "scope", c.scope, "auth_time", (json_int_t)c.auth_time, "acr", c.acr,
-                          "ctx", context ? context : "");
+                          ajti, "scope", c.scope, "auth_time", (json_int_t)c.auth_time, "acr",
+                          c.acr, "ctx", context ? context : "");
     if (!id_claims || !at_claims || !context) {
         token_error(resp, 500, "server_error", "Could not issue tokens.");
         goto out;
     }
-    id_token = sign_with(req, json_string_value(json_object_get(client, "id_token_signed_response_alg")),
-                         NULL, id_claims);
+    id_token =
+        sign_with(req, json_string_value(json_object_get(client, "id_token_signed_response_alg")),
+                  NULL, id_claims);
     access_token = sign_with(req, "ES256", "at+jwt", at_claims);
     if (!id_token || !access_token) {
         token_error(resp, 500, "server_error", "Could not sign tokens.");

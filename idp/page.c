@@ -7,8 +7,8 @@ const char *page_lang(const http_req_t *req, const char *ui_locales)
     return render_lang(req->app->render, ui_locales, http_header(req, "Accept-Language"));
 }
 
-void page_render(http_req_t *req, http_resp_t *resp, int status, const char *name,
-                 const char *lang, json_t *ctx)
+void page_render(http_req_t *req, http_resp_t *resp, int status, const char *name, const char *lang,
+                 json_t *ctx)
 {
     size_t len = 0;
     json_object_set_new(ctx, "source_url", json_string(req->app->cfg->source_url));

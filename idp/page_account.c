@@ -30,11 +30,10 @@ void page_account_handle(http_req_t *req, http_resp_t *resp)
     json_t *list = json_array();
     if (store_credential_list(req->app->store, session.account_id, &creds, &n) == WP_OK) {
         for (size_t i = 0; i < n; i++) {
-            json_t *row = json_pack("{s:s, s:o, s:o, s:b}", "name",
-                                    creds[i].name ? creds[i].name : "Passkey", "created",
-                                    date_string(creds[i].created_at), "last_used",
-                                    date_string(creds[i].last_used_at), "synced",
-                                    creds[i].backup_state);
+            json_t *row =
+                json_pack("{s:s, s:o, s:o, s:b}", "name", creds[i].name ? creds[i].name : "Passkey",
+                          "created", date_string(creds[i].created_at), "last_used",
+                          date_string(creds[i].last_used_at), "synced", creds[i].backup_state);
             json_array_append_new(list, row);
         }
     }

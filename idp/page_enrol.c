@@ -68,7 +68,8 @@ static void code_page(http_req_t *req, http_resp_t *resp, int status, const char
     flow_csrf(req, id, csrf);
     json_t *ctx = json_pack("{s:s, s:s, s:b}", "flow", id, "csrf", csrf, "proofed", proofed);
     if (error_key)
-        json_object_set_new(ctx, "error", json_string(render_msg(req->app->render, lang, error_key)));
+        json_object_set_new(ctx, "error",
+                            json_string(render_msg(req->app->render, lang, error_key)));
     page_render(req, resp, status, "enrol_code", lang, ctx);
     json_decref(ctx);
 }

@@ -24,8 +24,7 @@ void page_login_handle(http_req_t *req, http_resp_t *resp)
     json_t *request = NULL;
     if (page_flow(req, resp, &id, &request) != 0)
         return;
-    const char *lang =
-        page_lang(req, json_string_value(json_object_get(request, "ui_locales")));
+    const char *lang = page_lang(req, json_string_value(json_object_get(request, "ui_locales")));
     json_t *ctx = json_pack("{s:s}", "flow", id);
     page_render(req, resp, 200, "login", lang, ctx);
     json_decref(ctx);
@@ -38,8 +37,7 @@ void page_recover_handle(http_req_t *req, http_resp_t *resp)
     json_t *request = NULL;
     if (page_flow(req, resp, &id, &request) != 0)
         return;
-    const char *lang =
-        page_lang(req, json_string_value(json_object_get(request, "ui_locales")));
+    const char *lang = page_lang(req, json_string_value(json_object_get(request, "ui_locales")));
     json_t *ctx = json_pack("{s:s}", "flow", id);
     page_render(req, resp, 200, "recover", lang, ctx);
     json_decref(ctx);

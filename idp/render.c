@@ -278,12 +278,23 @@ static void put_escaped(FILE *out, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': fputs("&amp;", out); break;
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '"': fputs("&quot;", out); break;
-        case '\'': fputs("&#39;", out); break;
-        default: fputc(*s, out);
+        case '&':
+            fputs("&amp;", out);
+            break;
+        case '<':
+            fputs("&lt;", out);
+            break;
+        case '>':
+            fputs("&gt;", out);
+            break;
+        case '"':
+            fputs("&quot;", out);
+            break;
+        case '\'':
+            fputs("&#39;", out);
+            break;
+        default:
+            fputc(*s, out);
         }
     }
 }
@@ -409,8 +420,7 @@ const char *render_asset_url(const render_t *r, const char *name)
     return f ? f->url : "";
 }
 
-char *render_page(const render_t *r, const char *name, const char *lang, json_t *ctx,
-                  size_t *len)
+char *render_page(const render_t *r, const char *name, const char *lang, json_t *ctx, size_t *len)
 {
     const file_t *page = find(r->pages, r->npages, name);
     const file_t *layout = find(r->pages, r->npages, "layout");

@@ -27,8 +27,7 @@ const char *render_msg(const render_t *r, const char *lang, const char *key);
 /* Renders template `name` (without .html) inside the layout. ctx is borrowed; the keys
  * "t", "lang", "dir", "asset_css", "asset_js", "source_url" are added. Returns malloc'd
  * HTML (free()) and its length, or NULL. */
-char *render_page(const render_t *r, const char *name, const char *lang, json_t *ctx,
-                  size_t *len);
+char *render_page(const render_t *r, const char *name, const char *lang, json_t *ctx, size_t *len);
 
 /* A static asset by request path ("/static/NAME"). Returns 0 and borrowed pointers, or -1. */
 int render_static(const render_t *r, const char *path, const char **body, size_t *len,

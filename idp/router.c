@@ -64,9 +64,10 @@ void router_dispatch(http_req_t *req, http_resp_t *resp)
         if (strcmp(ROUTES[i].path, req->path) != 0)
             continue;
         if (!(ROUTES[i].methods & req->method)) {
-            http_resp_header(resp, "Allow", (ROUTES[i].methods & HTTP_POST) ?
-                             ((ROUTES[i].methods & HTTP_GET) ? "GET, HEAD, POST" : "POST")
-                             : "GET, HEAD");
+            http_resp_header(resp, "Allow",
+                             (ROUTES[i].methods & HTTP_POST)
+                                 ? ((ROUTES[i].methods & HTTP_GET) ? "GET, HEAD, POST" : "POST")
+                                 : "GET, HEAD");
             http_resp_json_error(resp, 405, "invalid_request", "Method not allowed.");
             return;
         }

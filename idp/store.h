@@ -34,14 +34,14 @@ wp_err_t store_purge_expired(store_t *s, int64_t now);
  * jwks (object), created_at. */
 wp_err_t store_client_add(store_t *s, json_t *client); /* WP_ERR_EXISTS for a taken id */
 wp_err_t store_client_get(store_t *s, const char *client_id, json_t **out); /* json_decref */
-wp_err_t store_client_list(store_t *s, json_t **out); /* array of objects, json_decref */
+wp_err_t store_client_list(store_t *s, json_t **out);            /* array of objects, json_decref */
 wp_err_t store_client_remove(store_t *s, const char *client_id); /* WP_ERR_NOTFOUND */
 
 /* ---- signing keys, private part sealed with the master key */
 typedef struct {
     char *kid;
-    char *alg;          /* "RS256", "ES256", ... */
-    uint8_t *sealed;    /* seal_encrypt output */
+    char *alg;       /* "RS256", "ES256", ... */
+    uint8_t *sealed; /* seal_encrypt output */
     size_t sealed_len;
     int64_t created_at;
     int64_t retired_at; /* 0 while published */
@@ -58,10 +58,10 @@ typedef struct {
     char *person_number; /* 9 digits */
     char *family_name;
     char *given_names;
-    char *birthdate;     /* YYYY-MM-DD */
+    char *birthdate; /* YYYY-MM-DD */
     char *institution;
     char *programme;
-    char *diploma_date;  /* YYYY-MM-DD */
+    char *diploma_date; /* YYYY-MM-DD */
     char *contact_email;
     char *preferred_language; /* may be NULL */
 } store_person_t;
@@ -141,9 +141,9 @@ wp_err_t store_code_redeem(store_t *s, const char *hash, const char *kind, int64
 
 /* ---- login flows: one per journey, bound to a browser */
 typedef struct {
-    char *id_hash;      /* keyed hash of the flow id in the URL */
-    char *browser_hash; /* keyed hash of the browser's flow cookie */
-    char *request;      /* JSON text of the validated authorization request */
+    char *id_hash;       /* keyed hash of the flow id in the URL */
+    char *browser_hash;  /* keyed hash of the browser's flow cookie */
+    char *request;       /* JSON text of the validated authorization request */
     char *person_number; /* set after a code was redeemed (enrolment) */
     char *acr;
     char *proofing;
@@ -214,7 +214,6 @@ wp_err_t store_authcode_take(store_t *s, const char *hash, int64_t now, store_au
 wp_err_t store_ratelimit_count(store_t *s, const char *key, int window_secs, int64_t now,
                                int *count);
 /* Adds one failure to the window that contains now; *count receives the new count. */
-wp_err_t store_ratelimit_add(store_t *s, const char *key, int window_secs, int64_t now,
-                             int *count);
+wp_err_t store_ratelimit_add(store_t *s, const char *key, int window_secs, int64_t now, int *count);
 
 #endif

@@ -47,10 +47,10 @@ wp_err_t webauthn_authdata_parse(const uint8_t *data, size_t len, webauthn_authd
 /* What a verified registration yields, to be stored. Strings are malloc'd; free
  * with webauthn_registration_clear. */
 typedef struct {
-    char *cred_id;         /* base64url of the credential id */
-    uint8_t *public_key;   /* COSE_Key CBOR as sent */
+    char *cred_id;       /* base64url of the credential id */
+    uint8_t *public_key; /* COSE_Key CBOR as sent */
     size_t public_key_len;
-    int alg;               /* COSE alg */
+    int alg; /* COSE alg */
     uint32_t sign_count;
     int backup_eligible;   /* BE */
     int backup_state;      /* BS */

@@ -127,8 +127,8 @@ void webauthn_register_options_handle(http_req_t *req, http_resp_t *resp)
     if (store_account_by_person(req->app->store, flow.person_number, &account) == WP_OK &&
         store_credential_list(req->app->store, account.id, &creds, &ncreds) == WP_OK) {
         for (size_t i = 0; i < ncreds; i++)
-            json_array_append_new(exclude, json_pack("{s:s, s:s}", "type", "public-key", "id",
-                                                     creds[i].cred_id));
+            json_array_append_new(
+                exclude, json_pack("{s:s, s:s}", "type", "public-key", "id", creds[i].cred_id));
     }
     json_t *pk = json_pack(
         "{s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:[{s:s, s:i}, {s:s, s:i}, {s:s, s:i}], s:i, "
@@ -136,9 +136,9 @@ void webauthn_register_options_handle(http_req_t *req, http_resp_t *resp)
         "challenge", challenge, "rp", "id", req->app->cfg->rp_id, "name", "Wereldpas", "user", "id",
         handle, "name", display, "displayName", display, "pubKeyCredParams", "type", "public-key",
         "alg", -8, "type", "public-key", "alg", -7, "type", "public-key", "alg", -257, "timeout",
-        CEREMONY_TIMEOUT_MS, "excludeCredentials", exclude, "authenticatorSelection",
-        "residentKey", "required", "requireResidentKey", 1, "userVerification", "required",
-        "attestation", "none", "extensions", "credProps", 1);
+        CEREMONY_TIMEOUT_MS, "excludeCredentials", exclude, "authenticatorSelection", "residentKey",
+        "required", "requireResidentKey", 1, "userVerification", "required", "attestation", "none",
+        "extensions", "credProps", 1);
     http_resp_json(resp, 200, json_pack("{s:o}", "publicKey", pk));
 out:
     store_credentials_free(creds, ncreds);
@@ -184,12 +184,14 @@ void webauthn_register_verify_handle(http_req_t *req, http_resp_t *resp)
                             .backup_state = reg.backup_state,
                             .aaguid = reg.aaguid,
                             .transports = reg.transports,
-                            .name = (char *)render_msg(req->app->render, "en", "passkey_default_name"),
+                            .name =
+                                (char *)render_msg(req->app->render, "en", "passkey_default_name"),
                             .created_at = wp_now()};
     wp_err_t rc = store_account_bind_credential(req->app->store, flow.person_number, flow.acr,
                                                 flow.proofing, wp_now(), &c, &account_id);
     if (rc == WP_ERR_EXISTS) {
-        http_resp_json_error(resp, 400, "invalid_credential", "This passkey is registered already.");
+        http_resp_json_error(resp, 400, "invalid_credential",
+                             "This passkey is registered already.");
         goto out;
     }
     if (rc != WP_OK || session_start(req, resp, account_id, flow.acr, NULL) != WP_OK) {
@@ -219,8 +221,8 @@ void webauthn_login_options_handle(http_req_t *req, http_resp_t *resp)
         goto out;
     }
     json_t *pk = json_pack("{s:s, s:s, s:i, s:s, s:[]}", "challenge", challenge, "rpId",
-                           req->app->cfg->rp_id, "timeout", CEREMONY_TIMEOUT_MS,
-                           "userVerification", "required", "allowCredentials");
+                           req->app->cfg->rp_id, "timeout", CEREMONY_TIMEOUT_MS, "userVerification",
+                           "required", "allowCredentials");
     http_resp_json(resp, 200, json_pack("{s:o}", "publicKey", pk));
 out:
     store_flow_clear(&flow);
