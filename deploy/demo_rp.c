@@ -794,6 +794,7 @@ static json_t *token_request(const char *code, const char *verifier, const char 
     if (form.failed)
         goto out;
     *why = "The token endpoint could not be reached.";
+    /* form.p + 1: the body without the '?' that url_add_param put first. */
     if (http_call(disco.token_endpoint, form.p + 1, user, pass, NULL, &status, &body) != 0)
         goto out;
     json_t *j = json_object_from(&body);

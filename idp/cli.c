@@ -167,8 +167,8 @@ static int bad_option(const char *usage, char **argv)
 
 static int is_loopback_host(const char *host, size_t len)
 {
-    return (len == 9 && !strncmp(host, "localhost", 9)) ||
-           (len == 9 && !strncmp(host, "127.0.0.1", 9)) || (len == 5 && !strncmp(host, "[::1]", 5));
+    return (len == 9 && strncmp(host, "localhost", 9) == 0) ||
+           (len == 9 && strncmp(host, "127.0.0.1", 9) == 0) || (len == 5 && strncmp(host, "[::1]", 5) == 0);
 }
 
 /* Checks a redirect or logout URI: absolute, https (http only for a loopback host), no
@@ -187,10 +187,10 @@ static const char *uri_problem(const char *uri)
     }
     if (strchr(uri, '#'))
         return "must not have a fragment";
-    if (!strncmp(uri, "https://", 8)) {
+    if (strncmp(uri, "https://", 8) == 0) {
         https = 1;
         host = uri + 8;
-    } else if (!strncmp(uri, "http://", 7)) {
+    } else if (strncmp(uri, "http://", 7) == 0) {
         https = 0;
         host = uri + 7;
     } else {
@@ -238,7 +238,7 @@ static int add_scopes(json_t *arr, const char *value)
     for (s = strtok_r(copy, " ,", &save); s && !rc; s = strtok_r(NULL, " ,", &save)) {
         size_t i, idx;
         json_t *v;
-        for (i = 0; i < sizeof known / sizeof known[0] && strcmp(known[i], s); i++)
+        for (i = 0; i < sizeof known / sizeof known[0] && strcmp(known[i], s) != 0; i++)
             ;
         if (i == sizeof known / sizeof known[0]) {
             rc = usage_error(usage_client_add,
@@ -249,7 +249,7 @@ static int add_scopes(json_t *arr, const char *value)
         }
         json_array_foreach(arr, idx, v)
         {
-            if (!strcmp(json_string_value(v), s))
+            if (strcmp(json_string_value(v), s) == 0)
                 break;
         }
         if (idx == json_array_size(arr) && json_array_append_new(arr, json_string(s)))
@@ -292,9 +292,9 @@ static const char *jwk_problem(json_t *jwk)
         if (json_object_get(jwk, private_members[i]))
             return "a private or symmetric key: give only public keys";
     }
-    if (use && strcmp(use, "sig"))
+    if (use && strcmp(use, "sig") != 0)
         return "a key whose use is not sig";
-    if (!strcmp(kty, "RSA") || !strcmp(kty, "EC")) {
+    if (strcmp(kty, "RSA") == 0 || strcmp(kty, "EC") == 0) {
         char *text = json_dumps(jwk, JSON_COMPACT);
         cjose_err cerr;
         cjose_jwk_t *key = text ? cjose_jwk_import(text, strlen(text), &cerr) : NULL;
@@ -304,13 +304,13 @@ static const char *jwk_problem(json_t *jwk)
         cjose_jwk_release(key);
         return NULL;
     }
-    if (!strcmp(kty, "OKP")) {
+    if (strcmp(kty, "OKP") == 0) {
         const char *crv = json_string_value(json_object_get(jwk, "crv"));
         const char *x = json_string_value(json_object_get(jwk, "x"));
         uint8_t *raw = NULL;
         size_t raw_len = 0;
         int ok;
-        if (!crv || strcmp(crv, "Ed25519") || !x)
+        if (!crv || strcmp(crv, "Ed25519") != 0 || !x)
             return "an OKP key that is not Ed25519";
         ok = b64url_decode(x, 64, &raw, &raw_len) == 0 && raw_len == 32;
         free(raw);
@@ -466,12 +466,12 @@ static int client_add(const char *config_path, int argc, char **argv)
         usage_error(usage_client_add, "at least one --redirect-uri is required");
         goto out;
     }
-    if (strcmp(auth, "client_secret_basic") && strcmp(auth, "client_secret_post") &&
-        strcmp(auth, "private_key_jwt") && strcmp(auth, "none")) {
+    if (strcmp(auth, "client_secret_basic") != 0 && strcmp(auth, "client_secret_post") != 0 &&
+        strcmp(auth, "private_key_jwt") != 0 && strcmp(auth, "none") != 0) {
         usage_error(usage_client_add, "--auth %s: unknown method", auth);
         goto out;
     }
-    if (strcmp(subject, "pairwise") && strcmp(subject, "public")) {
+    if (strcmp(subject, "pairwise") != 0 && strcmp(subject, "public") != 0) {
         usage_error(usage_client_add, "--subject must be pairwise or public");
         goto out;
     }
@@ -479,15 +479,15 @@ static int client_add(const char *config_path, int argc, char **argv)
         usage_error(usage_client_add, "--id-token-alg must be RS256, PS256, ES256 or EdDSA");
         goto out;
     }
-    if (strcmp(pkce, "required") && strcmp(pkce, "optional")) {
+    if (strcmp(pkce, "required") != 0 && strcmp(pkce, "optional") != 0) {
         usage_error(usage_client_add, "--pkce must be required or optional");
         goto out;
     }
-    if (!strcmp(auth, "none") && strcmp(pkce, "required")) {
+    if (strcmp(auth, "none") == 0 && strcmp(pkce, "required") != 0) {
         usage_error(usage_client_add, "--auth none (a public client) needs --pkce required");
         goto out;
     }
-    if (!strcmp(auth, "private_key_jwt") && !jwks_file) {
+    if (strcmp(auth, "private_key_jwt") == 0 && !jwks_file) {
         usage_error(usage_client_add, "--auth private_key_jwt needs --jwks-file");
         goto out;
     }
@@ -508,7 +508,7 @@ static int client_add(const char *config_path, int argc, char **argv)
         json_t *v;
         json_array_foreach(scopes, i, v)
         {
-            if (!strcmp(json_string_value(v), "openid"))
+            if (strcmp(json_string_value(v), "openid") == 0)
                 break;
         }
         if (i == json_array_size(scopes) && json_array_insert_new(scopes, 0, json_string("openid")))
@@ -536,7 +536,7 @@ static int client_add(const char *config_path, int argc, char **argv)
         fail("out of memory");
         goto out;
     }
-    if (!strncmp(auth, "client_secret_", 14)) {
+    if (strncmp(auth, "client_secret_", 14) == 0) {
         if (token_random(secret, sizeof secret, WP_CLIENT_SECRET_BYTES)) {
             fail("cannot make a client secret");
             goto out;
@@ -672,17 +672,17 @@ static int cmd_client(const char *config_path, int argc, char **argv)
 {
     if (argc < 2)
         return usage_error(usage_client, "client needs a subcommand");
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage_client, stdout);
         return 0;
     }
-    if (!strcmp(argv[1], "add"))
+    if (strcmp(argv[1], "add") == 0)
         return client_add(config_path, argc - 1, argv + 1);
-    if (!strcmp(argv[1], "list"))
+    if (strcmp(argv[1], "list") == 0)
         return client_list(config_path, argc - 1, argv + 1);
-    if (!strcmp(argv[1], "show"))
+    if (strcmp(argv[1], "show") == 0)
         return client_show_or_remove(config_path, argc - 1, argv + 1, 0);
-    if (!strcmp(argv[1], "remove"))
+    if (strcmp(argv[1], "remove") == 0)
         return client_show_or_remove(config_path, argc - 1, argv + 1, 1);
     return usage_error(usage_client, "unknown client subcommand: %s", argv[1]);
 }
@@ -726,11 +726,11 @@ static int keys_list(const char *config_path, int argc, char **argv)
         sigkey_alg_t alg;
         if (sigkey_alg_parse(rows[i].alg, &alg) == 0) {
             const sigkey_t *signer = keyring_signing_key(ring, alg, now);
-            if (signer && !strcmp(signer->kid, rows[i].kid))
+            if (signer && strcmp(signer->kid, rows[i].kid) == 0)
                 state = "signing";
             else if (signer) {
                 for (size_t j = 0; j < n; j++) {
-                    if (!strcmp(rows[j].kid, signer->kid) &&
+                    if (strcmp(rows[j].kid, signer->kid) == 0 &&
                         rows[i].created_at >= rows[j].created_at)
                         state = "pending";
                 }
@@ -809,7 +809,7 @@ static int keys_retire(const char *config_path, int argc, char **argv)
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        if (!strcmp(rows[i].kid, kid))
+        if (strcmp(rows[i].kid, kid) == 0)
             key = &rows[i];
     }
     if (!key) {
@@ -817,8 +817,8 @@ static int keys_retire(const char *config_path, int argc, char **argv)
         goto out;
     }
     for (size_t i = 0; i < n; i++)
-        same_alg += !strcmp(rows[i].alg, key->alg);
-    if (same_alg == 1 && (!strcmp(key->alg, "RS256") || !strcmp(key->alg, "ES256"))) {
+        same_alg += strcmp(rows[i].alg, key->alg) == 0;
+    if (same_alg == 1 && (strcmp(key->alg, "RS256") == 0 || strcmp(key->alg, "ES256") == 0)) {
         fail("%s is the last %s key; rotate first (keys rotate --alg %s), then retire it", kid,
              key->alg, key->alg);
         goto out;
@@ -839,15 +839,15 @@ static int cmd_keys(const char *config_path, int argc, char **argv)
 {
     if (argc < 2)
         return usage_error(usage_keys, "keys needs a subcommand");
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage_keys, stdout);
         return 0;
     }
-    if (!strcmp(argv[1], "list"))
+    if (strcmp(argv[1], "list") == 0)
         return keys_list(config_path, argc - 1, argv + 1);
-    if (!strcmp(argv[1], "rotate"))
+    if (strcmp(argv[1], "rotate") == 0)
         return keys_rotate(config_path, argc - 1, argv + 1);
-    if (!strcmp(argv[1], "retire"))
+    if (strcmp(argv[1], "retire") == 0)
         return keys_retire(config_path, argc - 1, argv + 1);
     return usage_error(usage_keys, "unknown keys subcommand: %s", argv[1]);
 }
@@ -863,11 +863,11 @@ static int cmd_register(const char *config_path, int argc, char **argv)
     wp_err_t wrc;
     int rc;
 
-    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         fputs(usage_register, stdout);
         return 0;
     }
-    if (argc < 2 || strcmp(argv[1], "import"))
+    if (argc < 2 || strcmp(argv[1], "import") != 0)
         return usage_error(usage_register, "register needs the subcommand import");
     rc = simple_args(usage_register, argc - 1, argv + 1, 1);
     if (rc >= 0)
@@ -910,11 +910,11 @@ static int cmd_person(const char *config_path, int argc, char **argv)
     wp_err_t wrc;
     int c, rc;
 
-    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         fputs(usage_person, stdout);
         return 0;
     }
-    if (argc < 2 || strcmp(argv[1], "invite"))
+    if (argc < 2 || strcmp(argv[1], "invite") != 0)
         return usage_error(usage_person, "person needs the subcommand invite");
     argc--;
     argv++;
@@ -980,13 +980,13 @@ int cli_dispatch(const char *config_path, int argc, char **argv)
         cli_usage(stderr);
         return 2;
     }
-    if (!strcmp(argv[0], "client"))
+    if (strcmp(argv[0], "client") == 0)
         return cmd_client(config_path, argc, argv);
-    if (!strcmp(argv[0], "keys"))
+    if (strcmp(argv[0], "keys") == 0)
         return cmd_keys(config_path, argc, argv);
-    if (!strcmp(argv[0], "register"))
+    if (strcmp(argv[0], "register") == 0)
         return cmd_register(config_path, argc, argv);
-    if (!strcmp(argv[0], "person"))
+    if (strcmp(argv[0], "person") == 0)
         return cmd_person(config_path, argc, argv);
     fprintf(stderr, "wereldpas: unknown command: %s\n", argv[0]);
     cli_usage(stderr);

@@ -148,10 +148,10 @@ static const char *split_origin(const char *url, char *host, size_t host_size, i
     const char *p, *h, *end;
     size_t hlen;
 
-    if (!strncmp(url, "https://", 8)) {
+    if (strncmp(url, "https://", 8) == 0) {
         *https = 1;
         h = url + 8;
-    } else if (!strncmp(url, "http://", 7)) {
+    } else if (strncmp(url, "http://", 7) == 0) {
         *https = 0;
         h = url + 7;
     } else {
@@ -188,7 +188,7 @@ static const char *split_origin(const char *url, char *host, size_t host_size, i
 
 static int is_loopback_host(const char *host)
 {
-    return !strcmp(host, "localhost") || !strcmp(host, "127.0.0.1");
+    return strcmp(host, "localhost") == 0 || strcmp(host, "127.0.0.1") == 0;
 }
 
 static const char *check_issuer(const char *v)
@@ -228,7 +228,7 @@ static const char *check_listen(const char *v)
 
 static const char *check_transport(const char *v)
 {
-    if (strcmp(v, "dir") && strcmp(v, "smtp"))
+    if (strcmp(v, "dir") != 0 && strcmp(v, "smtp") != 0)
         return "transport must be dir or smtp";
     return NULL;
 }
@@ -252,7 +252,7 @@ static int handler(void *user, const char *section, const char *name, const char
     long long n;
 
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        if (!strcmp(keys[i].section, section) && !strcmp(keys[i].name, name)) {
+        if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0) {
             key = &keys[i];
             break;
         }

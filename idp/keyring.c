@@ -62,7 +62,7 @@ static sigkey_t *unseal(const uint8_t seal_key[SEAL_KEY_BYTES], const store_key_
     if (seal_decrypt(seal_key, row->sealed, row->sealed_len, &pt, &pt_len))
         goto out;
     key = sigkey_from_private_json((const char *)pt, alg);
-    if (key && strcmp(key->kid, row->kid)) {
+    if (key && strcmp(key->kid, row->kid) != 0) {
         /* The row's kid must be the thumbprint of the key it holds. */
         sigkey_free(key);
         key = NULL;
@@ -145,7 +145,7 @@ static wp_err_t load(keyring_t *k)
     for (size_t i = 0; i < k->n; i++) {
         int listed = 0;
         for (size_t j = 0; j < nrows && !listed; j++)
-            listed = !strcmp(rows[j].kid, k->entries[i].key->kid);
+            listed = strcmp(rows[j].kid, k->entries[i].key->kid) == 0;
         if (!listed && k->entries[i].published) {
             k->entries[i].published = 0;
             changed = 1;
@@ -154,7 +154,7 @@ static wp_err_t load(keyring_t *k)
     for (size_t j = 0; j < nrows; j++) {
         int known = 0;
         for (size_t i = 0; i < k->n && !known; i++)
-            known = !strcmp(rows[j].kid, k->entries[i].key->kid);
+            known = strcmp(rows[j].kid, k->entries[i].key->kid) == 0;
         if (known)
             continue;
         if (k->n == WP_MAX_KEYS) {

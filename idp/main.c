@@ -18,7 +18,7 @@ static int serve(const char *config_path, int argc, char **argv)
     uint8_t master[SEAL_KEY_BYTES];
     int rc = 1;
 
-    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         puts("usage: wereldpas serve\nRuns the provider until SIGTERM or SIGINT. Creates or "
              "migrates the schema\nand makes signing keys on first start.");
         return 0;
@@ -76,7 +76,7 @@ int main(int argc, char **argv)
         return 1;
     }
     log = oauth2_init(OAUTH2_LOG_WARN, NULL);
-    if (!strcmp(argv[optind], "serve"))
+    if (strcmp(argv[optind], "serve") == 0)
         rc = serve(config_path, argc - optind, argv + optind);
     else
         rc = cli_dispatch(config_path, argc - optind, argv + optind);

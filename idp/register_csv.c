@@ -281,12 +281,12 @@ static int read_header(register_csv_t *r)
     if (rc <= 0)
         return rc < 0 ? -1 : fail(r, "empty file: the header line is missing");
     /* A UTF-8 byte order mark, as spreadsheet programs write it. */
-    if (!strncmp(r->fields[0], "\xef\xbb\xbf", 3))
+    if (strncmp(r->fields[0], "\xef\xbb\xbf", 3) == 0)
         r->fields[0] += 3;
     if (r->nfields < NCOLS - 1)
         return fail(r, "header has %d columns; expected the register header", r->nfields);
     for (int i = 0; i < r->nfields; i++) {
-        if (strcmp(r->fields[i], columns[i]))
+        if (strcmp(r->fields[i], columns[i]) != 0)
             return fail(r, "header column %d is '%.40s', expected '%s'", i + 1, r->fields[i],
                         columns[i]);
     }

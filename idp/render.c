@@ -95,6 +95,52 @@ static int load_dir(const char *dir, const char *suffix, file_t **files, size_t 
     return 0;
 }
 
+/* Merges every *.json of a language's folder into one catalog; a key defined twice is an
+ * error. Returns a new object or NULL with err. */
+static json_t *load_catalog(const char *dir, char *err, size_t err_size)
+{
+    DIR *d = opendir(dir);
+    json_t *all = json_object();
+    struct dirent *e;
+    if (!d || !all) {
+        snprintf(err, err_size, "cannot open message catalog folder %s", dir);
+        goto fail;
+    }
+    while ((e = readdir(d))) {
+        char path[1024];
+        json_error_t jerr;
+        const char *key;
+        json_t *v;
+        if (e->d_name[0] == '.' || !has_suffix(e->d_name, ".json"))
+            continue;
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
+            continue;
+        json_t *part = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+        if (!json_is_object(part)) {
+            snprintf(err, err_size, "%s:%d: %s", path, jerr.line, jerr.text);
+            json_decref(part);
+            goto fail;
+        }
+        json_object_foreach(part, key, v)
+        {
+            if (json_object_get(all, key) || !json_is_string(v)) {
+                snprintf(err, err_size, "%s: key %s is defined twice or not a string", path, key);
+                json_decref(part);
+                goto fail;
+            }
+            json_object_set(all, key, v);
+        }
+        json_decref(part);
+    }
+    closedir(d);
+    return all;
+fail:
+    if (d)
+        closedir(d);
+    json_decref(all);
+    return NULL;
+}
+
 static void asset_url(file_t *f)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -125,13 +171,10 @@ render_t *render_open(const char *dir, char *err, size_t err_size)
     for (size_t i = 0; i < r->nassets; i++)
         asset_url(&r->assets[i]);
     for (size_t i = 0; i < NLANGS; i++) {
-        json_error_t jerr;
-        snprintf(path, sizeof path, "%s/i18n/%s.json", dir, LANGS[i]);
-        r->catalogs[i] = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-        if (!json_is_object(r->catalogs[i])) {
-            snprintf(err, err_size, "%s:%d: %s", path, jerr.line, jerr.text);
+        snprintf(path, sizeof path, "%s/i18n/%s", dir, LANGS[i]);
+        r->catalogs[i] = load_catalog(path, err, err_size);
+        if (!r->catalogs[i])
             goto fail;
-        }
     }
     return r;
 fail:

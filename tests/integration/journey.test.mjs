@@ -557,6 +557,12 @@ describe('login journey with the software authenticator', { timeout: 600000 }, (
     assert.ok(unknown.status >= 400 && unknown.status < 500, `unknown flow refused: ${unknown.status}`);
   });
 
+  test('the audit log verifies after all of that', T, async () => {
+    const r = await srv.run(['audit', 'verify']);
+    assert.equal(r.code, 0, `audit verify: ${r.stdout} ${r.stderr}`);
+    assert.match(r.stdout, /[1-9][0-9]*/, `prints the entry count: ${r.stdout}`);
+  });
+
   test('the server still answers /healthz after all of that', T, async () => {
     const res = await fetch(`${srv.issuer}/healthz`, { signal: AbortSignal.timeout(5000) });
     await res.text();

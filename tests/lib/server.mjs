@@ -282,8 +282,10 @@ export async function startServer(opts = {}) {
   // or if it or any command printed a sanitizer report.
   srv.stop = async ({ keepDir = false } = {}) => {
     if (!exitInfo) child.kill('SIGTERM');
-    const timer = sleep(15000).then(() => 'timeout');
-    const r = await Promise.race([exited, timer]);
+    let timer;
+    const timeout = new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), 15000)));
+    const r = await Promise.race([exited, timeout]);
+    clearTimeout(timer);
     const problems = [...toolErrors];
     if (r === 'timeout') {
       child.kill('SIGKILL');

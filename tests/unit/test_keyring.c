@@ -62,7 +62,7 @@ static size_t jwks_count(keyring_t *k, const char *kid)
         /* Only public parts are published. */
         assert_null(json_object_get(jwk, "d"));
         assert_non_null(json_object_get(jwk, "kid"));
-        if (!kid || !strcmp(json_string_value(json_object_get(jwk, "kid")), kid))
+        if (!kid || strcmp(json_string_value(json_object_get(jwk, "kid")), kid) == 0)
             n++;
     }
     json_decref(doc);

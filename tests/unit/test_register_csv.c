@@ -86,11 +86,11 @@ static void expand(char *out, size_t size, const char *tmpl, const char *p1, con
     size_t n = 0;
     while (*tmpl) {
         const char *sub = NULL;
-        if (!strncmp(tmpl, "@P1@", 4))
+        if (strncmp(tmpl, "@P1@", 4) == 0)
             sub = p1;
-        else if (!strncmp(tmpl, "@P2@", 4))
+        else if (strncmp(tmpl, "@P2@", 4) == 0)
             sub = p2;
-        else if (!strncmp(tmpl, "@BD@", 4))
+        else if (strncmp(tmpl, "@BD@", 4) == 0)
             sub = bad;
         if (sub) {
             assert_true(n + strlen(sub) < size);
