@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SEAL_HEX_LEN (2 * SEAL_KEY_BYTES)
+#define SEAL_HEX_LEN ((size_t)2 * SEAL_KEY_BYTES)
 #define SEAL_FILE_MAX 128 /* a key file is 32 raw bytes or 64 hex chars plus whitespace */
 #define SEAL_OVERHEAD (crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
 

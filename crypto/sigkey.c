@@ -331,6 +331,7 @@ int sigkey_thumbprint(const json_t *jwk, char kid[SIGKEY_KID_MAX])
     uint8_t *okp_hash = NULL;
     size_t okp_len = 0;
     char *enc = NULL;
+    size_t enc_len = 0;
     int rc = -1;
 
     if (pub == NULL)
@@ -346,9 +347,12 @@ int sigkey_thumbprint(const json_t *jwk, char kid[SIGKEY_KID_MAX])
             goto out;
         enc = b64url_encode(hash, hash_len);
     }
-    if (enc == NULL || strlen(enc) >= SIGKEY_KID_MAX)
+    if (enc == NULL)
         goto out;
-    strcpy(kid, enc);
+    enc_len = strlen(enc);
+    if (enc_len >= SIGKEY_KID_MAX)
+        goto out;
+    memcpy(kid, enc, enc_len + 1);
     rc = 0;
 
 out:
@@ -603,9 +607,11 @@ sigkey_t *sigkey_from_public_jwk(const json_t *jwk, sigkey_alg_t alg)
     if (key->pkey == NULL)
         goto out;
     if (kid != NULL) {
-        if (*kid == '\0' || strlen(kid) >= SIGKEY_KID_MAX)
+        size_t kid_len = strlen(kid);
+
+        if (kid_len == 0 || kid_len >= sizeof key->kid)
             goto out;
-        strcpy(key->kid, kid);
+        memcpy(key->kid, kid, kid_len + 1);
     } else if (sigkey_thumbprint(pub, key->kid) != 0) {
         goto out;
     }

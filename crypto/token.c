@@ -7,9 +7,9 @@
 /* Code alphabet: uppercase letters and digits without 0 O 1 I L. */
 static const char code_alphabet[] = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 #define CODE_ALPHABET_LEN (sizeof(code_alphabet) - 1)
-#define CODE_HALF 4         /* characters on each side of the hyphen */
-#define TOKEN_RANDOM_MAX 64 /* largest nbytes token_random accepts */
-#define TOKEN_HASH_BYTES 32 /* BLAKE2b-256 */
+#define CODE_HALF ((size_t)4) /* characters on each side of the hyphen */
+#define TOKEN_RANDOM_MAX 64   /* largest nbytes token_random accepts */
+#define TOKEN_HASH_BYTES 32   /* BLAKE2b-256 */
 
 int token_random(char *out, size_t out_size, size_t nbytes)
 {

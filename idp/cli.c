@@ -168,7 +168,8 @@ static int bad_option(const char *usage, char **argv)
 static int is_loopback_host(const char *host, size_t len)
 {
     return (len == 9 && strncmp(host, "localhost", 9) == 0) ||
-           (len == 9 && strncmp(host, "127.0.0.1", 9) == 0) || (len == 5 && strncmp(host, "[::1]", 5) == 0);
+           (len == 9 && strncmp(host, "127.0.0.1", 9) == 0) ||
+           (len == 5 && strncmp(host, "[::1]", 5) == 0);
 }
 
 /* Checks a redirect or logout URI: absolute, https (http only for a loopback host), no

@@ -116,7 +116,7 @@ static wp_err_t snapshot_rebuild(keyring_t *k)
     snapshot_t *snap = calloc(1, sizeof *snap);
     if (!snap)
         return WP_ERR;
-    snap->keys = calloc(k->n ? k->n : 1, sizeof *snap->keys);
+    snap->keys = calloc(k->n ? k->n : 1, sizeof(sigkey_t *)); /* an array of pointers */
     if (!snap->keys) {
         free(snap);
         return WP_ERR;
@@ -192,8 +192,7 @@ static int has_alg(const keyring_t *k, sigkey_alg_t alg)
 
 wp_err_t keyring_open(store_t *s, const uint8_t master[SEAL_KEY_BYTES], int ensure, keyring_t **out)
 {
-    static const sigkey_alg_t required[] = {SIGKEY_RS256, SIGKEY_ES256, SIGKEY_PS256,
-                                             SIGKEY_EDDSA};
+    static const sigkey_alg_t required[] = {SIGKEY_RS256, SIGKEY_ES256, SIGKEY_PS256, SIGKEY_EDDSA};
     wp_err_t rc = WP_ERR;
     keyring_t *k = calloc(1, sizeof *k);
     int lock_ready = 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "crypto/token.h"
+#include "idp/page.h"
 
 int oidc_client_has_redirect(const json_t *client, const char *uri)
 {
@@ -119,12 +120,39 @@ static const char *req_str(const json_t *request, const char *name)
     return json_string_value(json_object_get(request, name));
 }
 
+/* Sends the authorization response: a redirect with the parameters in the query, or
+ * with response_mode=form_post a page that POSTs them (OAuth 2.0 Form Post Response
+ * Mode): submitted by the JS file, or by the person's click without JavaScript.
+ * names/values: n pairs, NULL values skipped. */
+static void respond(http_req_t *req, http_resp_t *resp, const json_t *request,
+                    const char *const *names, const char *const *values, size_t n)
+{
+    const char *uri = req_str(request, "redirect_uri");
+    const char *mode = req_str(request, "response_mode");
+    if (mode && strcmp(mode, "form_post") == 0) {
+        json_t *params = json_array();
+        for (size_t i = 0; i < n; i++)
+            if (values[i])
+                json_array_append_new(params, json_pack("{s:s, s:s}", "name", names[i], "value",
+                                                        values[i]));
+        json_t *ctx = json_pack("{s:s, s:o}", "action", uri, "params", params);
+        page_render(req, resp, 200, "form_post",
+                    page_lang(req, req_str(request, "ui_locales")), ctx);
+        json_decref(ctx);
+        return;
+    }
+    oidc_redirect_with(resp, uri, n > 0 ? names[0] : NULL, n > 0 ? values[0] : NULL,
+                       n > 1 ? names[1] : NULL, n > 1 ? values[1] : NULL, n > 2 ? names[2] : NULL,
+                       n > 2 ? values[2] : NULL, n > 3 ? names[3] : NULL, n > 3 ? values[3] : NULL,
+                       (const char *)NULL);
+}
+
 void oidc_redirect_error(http_req_t *req, http_resp_t *resp, const json_t *request,
                          const char *error, const char *description)
 {
-    oidc_redirect_with(resp, req_str(request, "redirect_uri"), "error", error, "error_description",
-                       description, "state", req_str(request, "state"), "iss",
-                       req->app->cfg->issuer, (const char *)NULL);
+    const char *names[] = {"error", "error_description", "state", "iss"};
+    const char *values[] = {error, description, req_str(request, "state"), req->app->cfg->issuer};
+    respond(req, resp, request, names, values, 4);
 }
 
 void oidc_finish(http_req_t *req, http_resp_t *resp, const json_t *request,
@@ -162,6 +190,7 @@ void oidc_finish(http_req_t *req, http_resp_t *resp, const json_t *request,
         return;
     }
     atomic_fetch_add(&req->app->metrics.logins, 1);
-    oidc_redirect_with(resp, req_str(request, "redirect_uri"), "code", code, "state",
-                       req_str(request, "state"), "iss", req->app->cfg->issuer, (const char *)NULL);
+    const char *names[] = {"code", "state", "iss"};
+    const char *values[] = {code, req_str(request, "state"), req->app->cfg->issuer};
+    respond(req, resp, request, names, values, 3);
 }

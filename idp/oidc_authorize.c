@@ -89,8 +89,9 @@ static const char *validate(http_req_t *req, const json_t *client, json_t *reque
         *desc = "Only response_type=code is supported.";
         return "unsupported_response_type";
     }
-    if (response_mode && strcmp(response_mode, "query") != 0) {
-        *desc = "Only response_mode=query is supported.";
+    if (response_mode && strcmp(response_mode, "query") != 0 &&
+        strcmp(response_mode, "form_post") != 0) {
+        *desc = "response_mode must be query or form_post.";
         return "invalid_request";
     }
     if (!scope || !has_word(scope, "openid")) {
@@ -212,7 +213,10 @@ void oidc_authorize_handle(http_req_t *req, http_resp_t *resp)
         http_resp_text(resp, 500, "text/plain; charset=utf-8", "Internal error.");
         goto out;
     }
-    /* state first, so that even errors carry it back. */
+    /* response_mode and state first, so that even errors use and carry them. */
+    const char *mode = http_param(req, "response_mode");
+    if (mode && strcmp(mode, "form_post") == 0)
+        json_object_set_new(request, "response_mode", json_string(mode));
     if (http_param(req, "state") && strlen(http_param(req, "state")) <= MAX_PARAM_LEN)
         json_object_set_new(request, "state", json_string(http_param(req, "state")));
     error = validate(req, client, request, &desc);

@@ -23,7 +23,7 @@ void oidc_discovery_handle(http_req_t *req, http_resp_t *resp)
     json_object_set_new(d, "scopes_supported",
                         json_pack("[s,s,s,s]", "openid", "profile", "email", "duo"));
     json_object_set_new(d, "response_types_supported", json_pack("[s]", "code"));
-    json_object_set_new(d, "response_modes_supported", json_pack("[s]", "query"));
+    json_object_set_new(d, "response_modes_supported", json_pack("[s,s]", "query", "form_post"));
     json_object_set_new(d, "grant_types_supported", json_pack("[s]", "authorization_code"));
     json_object_set_new(d, "subject_types_supported", json_pack("[s,s]", "pairwise", "public"));
     json_object_set_new(d, "id_token_signing_alg_values_supported",

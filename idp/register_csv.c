@@ -214,7 +214,7 @@ static int text_valid(const char *s)
 
 int register_csv_person_number_valid(const char *s)
 {
-    long sum = 0;
+    int sum = 0; /* at most 9 * 44: no overflow */
     for (int i = 0; i < 9; i++) {
         if (!isdigit((unsigned char)s[i]))
             return 0;

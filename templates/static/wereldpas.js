@@ -96,6 +96,8 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    var autoForm = document.querySelector("form[data-autosubmit]");
+    if (autoForm) autoForm.submit();
     var boxes = document.querySelectorAll("[data-ceremony]");
     for (var i = 0; i < boxes.length; i++) {
       (function (box) {
