@@ -53,9 +53,17 @@ int oidc_acr_rank(const app_t *app, const char *acr)
 {
     if (!acr)
         return 0;
+    size_t n = strlen(acr);
     if (strcmp(acr, app->cfg->acr_assisted) == 0)
         return 2;
     if (strcmp(acr, app->cfg->acr_diploma) == 0)
+        return 1;
+    /* Other eIDAS levels are known by their last path segment. */
+    if (n >= 5 && strcmp(acr + n - 5, "/high") == 0)
+        return 3;
+    if (n >= 12 && strcmp(acr + n - 12, "/substantial") == 0)
+        return 2;
+    if (n >= 4 && strcmp(acr + n - 4, "/low") == 0)
         return 1;
     return 0;
 }

@@ -17,8 +17,8 @@ int oidc_client_has_redirect(const json_t *client, const char *uri);
 void oidc_subject(const app_t *app, const json_t *client, const char *account_id, char *out,
                   size_t size);
 
-/* Rank of an acr value in the configured order (1 diploma/low, 2 assisted/substantial),
- * 0 when unknown. */
+/* Rank of an acr value: the configured values (1 diploma, 2 assisted), else an eIDAS
+ * level by its last segment (1 low, 2 substantial, 3 high), else 0 (unknown). */
 int oidc_acr_rank(const app_t *app, const char *acr);
 /* 1 when the session's acr satisfies the request's acr_values (space separated; values
  * we do not know are ignored; nothing known requested means satisfied). */

@@ -76,7 +76,7 @@ int server_run(const config_t *cfg, store_t *store, keyring_t *keys, const uint8
         keyring_reload(keys);
     }
     WP_LOG_INFO("draining and stopping");
-    http_drain(daemon, 10);
+    http_drain(daemon, 3);
     rc = 0;
 out:
     http_stop(daemon);

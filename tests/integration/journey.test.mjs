@@ -14,7 +14,9 @@ import { SoftAuthenticator, COSE_ALG } from '../lib/softauthn.mjs';
 import { authRequest, checkRedirect, discovery, enrolWithInvite, exchange, signInWithPasskey } from '../lib/flows.mjs';
 
 const ACR_SUBSTANTIAL = 'http://eidas.europa.eu/NotNotified/LoA/substantial';
-const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+// Digits 2-9 are in every look-alike-free code alphabet, so these wrong codes
+// are well-formed guesses (a malformed code need not count as an attempt).
+const CODE_ALPHABET = '23456789';
 const T = { timeout: 60000 };
 
 function randomCode() {
@@ -209,6 +211,31 @@ describe('login journey with the software authenticator', { timeout: 600000 }, (
     assert.equal(r.redirect.searchParams.get('state'), req.state);
     assert.equal(r.redirect.searchParams.get('iss'), srv.issuer);
     assert.equal(r.redirect.searchParams.get('code'), null);
+  });
+
+  test('acr_values above what the person reached is refused, never lowered', T, async () => {
+    const e = enrolled.ES256;
+    assert.ok(e, 'needs the ES256 journey');
+    const req = authRequest(srv, rp1, { acr_values: 'http://eidas.europa.eu/NotNotified/LoA/high' });
+    const w = new Walker(srv.issuer);
+    const start = await w.authorize(req.url);
+    let redirect = start.redirect;
+    if (start.kind === 'login') {
+      const login = await w.loginPasskey(start.flow, e.authenticator);
+      assert.equal(login.optionsRes.status, 200);
+      if (login.res.status !== 200) {
+        assert.ok(login.res.status >= 400 && login.res.status < 500, `refused: ${login.res.status}`);
+        return;
+      }
+      redirect = await w.finish(login.res.json.next);
+    }
+    assert.ok(redirect, `a redirect or a refusal (got ${start.kind})`);
+    assert.equal(redirect.searchParams.get('code'), null, 'no code at a lower level');
+    assert.ok(redirect.searchParams.get('error'), 'an error for the RP');
+    assert.equal(redirect.searchParams.get('state'), req.state);
+    // With a live session too.
+    const again = await e.walker.authorize(authRequest(srv, rp1, { acr_values: 'http://eidas.europa.eu/NotNotified/LoA/high' }).url);
+    if (again.kind === 'redirect') assert.equal(again.redirect.searchParams.get('code'), null, 'no code from the session');
   });
 
   test('userinfo without a token is 401 with WWW-Authenticate', T, async () => {

@@ -262,7 +262,7 @@ export async function startServer(opts = {}) {
   const deadline = Date.now() + 20000;
   for (;;) {
     if (exitInfo) {
-      throw new Error(`wereldpas serve exited early (${JSON.stringify(exitInfo)}):\n${srv.serverStderr}`);
+      throw new Error(`wereldpas serve exited early (${JSON.stringify(exitInfo)}, dir ${dir}):\n${srv.serverStderr}`);
     }
     try {
       const res = await fetch(`${issuer}/healthz`, { signal: AbortSignal.timeout(1000) });
