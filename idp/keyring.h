@@ -13,8 +13,7 @@
 typedef struct keyring keyring_t;
 
 /* Loads every published key. When ensure is non-zero and a key of RS256, ES256, PS256 or
- * EdDSA is missing,
- * makes one (and stores it sealed). Returns WP_OK and *out (keyring_free). */
+ * EdDSA is missing, makes one (and stores it sealed). Returns WP_OK and *out (keyring_free). */
 wp_err_t keyring_open(store_t *s, const uint8_t master[SEAL_KEY_BYTES], int ensure,
                       keyring_t **out);
 void keyring_free(keyring_t *k);

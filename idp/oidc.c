@@ -141,11 +141,11 @@ static void respond(http_req_t *req, http_resp_t *resp, const json_t *request,
         json_t *params = json_array();
         for (size_t i = 0; i < n; i++)
             if (values[i])
-                json_array_append_new(params, json_pack("{s:s, s:s}", "name", names[i], "value",
-                                                        values[i]));
+                json_array_append_new(
+                    params, json_pack("{s:s, s:s}", "name", names[i], "value", values[i]));
         json_t *ctx = json_pack("{s:s, s:o}", "action", uri, "params", params);
-        page_render(req, resp, 200, "form_post",
-                    page_lang(req, req_str(request, "ui_locales")), ctx);
+        page_render(req, resp, 200, "form_post", page_lang(req, req_str(request, "ui_locales")),
+                    ctx);
         json_decref(ctx);
         return;
     }

@@ -141,6 +141,13 @@ static const char *const migrations[] = {
     "  count INTEGER NOT NULL,"
     "  PRIMARY KEY (key, window_secs, window_start)"
     ");",
+    /* 2: OIDC completeness: refresh tokens, revocation, PAR, client-assertion jti (issue 3).
+     * Slots 2-4 are filled by work in progress; none is empty in a release. */
+    "",
+    /* 3: enrolment by diploma: mail outbox, throttling, register withdrawal (issue 4) */
+    "",
+    /* 4: staff, recovery cases, audit log (issue 5) */
+    "",
 };
 
 #define SQ_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
