@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/jws.h"
 #include "crypto/token.h"
 #include "idp/page.h"
 
@@ -201,4 +202,45 @@ void oidc_finish(http_req_t *req, http_resp_t *resp, const json_t *request,
     const char *names[] = {"code", "state", "iss"};
     const char *values[] = {code, req_str(request, "state"), req->app->cfg->issuer};
     respond(req, resp, request, names, values, 3);
+}
+
+wp_err_t oidc_id_token_hint(const app_t *app, const char *hint, json_t **claims)
+{
+    sigkey_t *const *keys;
+    size_t n;
+    json_t *c = NULL;
+    if (!hint || strlen(hint) > 8192)
+        return WP_ERR_INVALID;
+    keyring_all(app->keys, &keys, &n);
+    if (jws_verify(hint, keys, n, NULL, &c) != 0)
+        return WP_ERR_INVALID;
+    const char *iss = json_string_value(json_object_get(c, "iss"));
+    if (!iss || strcmp(iss, app->cfg->issuer) != 0 || !json_is_string(json_object_get(c, "sub"))) {
+        json_decref(c);
+        return WP_ERR_INVALID;
+    }
+    *claims = c;
+    return WP_OK;
+}
+
+int oidc_hint_has_audience(const json_t *claims, const char *client_id)
+{
+    const json_t *aud = json_object_get(claims, "aud");
+    size_t i;
+    json_t *v;
+    if (json_is_string(aud))
+        return strcmp(json_string_value(aud), client_id) == 0;
+    json_array_foreach(aud, i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), client_id) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+void oidc_session_ended(app_t *app, const char *sid, const char *account_id)
+{
+    (void)app;
+    (void)account_id;
+    WP_LOG_INFO("session ended (sid %.8s...)", sid ? sid : "-");
 }

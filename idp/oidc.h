@@ -38,4 +38,15 @@ void oidc_finish(http_req_t *req, http_resp_t *resp, const json_t *request,
 void oidc_redirect_error(http_req_t *req, http_resp_t *resp, const json_t *request,
                          const char *error, const char *description);
 
+/* A session ended (logout): relying parties that registered for back-channel logout are
+ * told, in the background. */
+void oidc_session_ended(app_t *app, const char *sid, const char *account_id);
+
+/* Verifies an id_token_hint: an ID token we signed (expiry is not checked: a hint may have
+ * expired) for this issuer. Returns WP_OK and *claims (json_decref), or WP_ERR_INVALID. */
+wp_err_t oidc_id_token_hint(const app_t *app, const char *hint, json_t **claims);
+
+/* 1 when the hint's audience includes client_id. */
+int oidc_hint_has_audience(const json_t *claims, const char *client_id);
+
 #endif
