@@ -94,6 +94,25 @@ int oidc_acr_satisfied(const app_t *app, const char *acr_values, const char *acr
     return !known;
 }
 
+int oidc_acr_reaches(const app_t *app, const char *levels, const char *acr)
+{
+    int have = oidc_acr_rank(app, acr);
+    for (const char *p = levels; p && *p;) {
+        size_t n = strcspn(p, " ");
+        char one[256];
+        if (n > 0 && n < sizeof one) {
+            memcpy(one, p, n);
+            one[n] = '\0';
+            int want = oidc_acr_rank(app, one);
+            if (want > 0 && have >= want)
+                return 1;
+        }
+        p += n;
+        p += strspn(p, " ");
+    }
+    return 0;
+}
+
 void oidc_redirect_with(http_resp_t *resp, const char *redirect_uri, ...)
 {
     va_list ap;
@@ -170,6 +189,12 @@ void oidc_finish(http_req_t *req, http_resp_t *resp, const json_t *request,
     char code[64], hash[TOKEN_HASH_HEX_LEN + 1];
     int64_t now = wp_now();
 
+    const char *essential = req_str(request, "acr_essential");
+    if (essential && !oidc_acr_reaches(req->app, essential, session->acr)) {
+        oidc_redirect_error(req, resp, request, "unmet_authentication_requirements",
+                            "The person does not reach the essential assurance level.");
+        return;
+    }
     if (!oidc_acr_satisfied(req->app, req_str(request, "acr_values"), session->acr)) {
         oidc_redirect_error(req, resp, request, "access_denied",
                             "The person does not reach the requested assurance level.");
@@ -243,4 +268,15 @@ void oidc_session_ended(app_t *app, const char *sid, const char *account_id)
     (void)app;
     (void)account_id;
     WP_LOG_INFO("session ended (sid %.8s...)", sid ? sid : "-");
+}
+
+wp_err_t oidc_request_uri_take(app_t *app, const char *client_id, const char *request_uri,
+                               json_t **params)
+{
+    /* Pushed authorization requests arrive with oidc_par.c. */
+    (void)app;
+    (void)client_id;
+    (void)request_uri;
+    *params = NULL;
+    return WP_ERR_NOTFOUND;
 }

@@ -24,6 +24,10 @@ int oidc_acr_rank(const app_t *app, const char *acr);
  * we do not know are ignored; nothing known requested means satisfied). */
 int oidc_acr_satisfied(const app_t *app, const char *acr_values, const char *acr);
 
+/* Strict form for essential requests: 1 only when acr reaches at least one known level of
+ * the space-separated list. */
+int oidc_acr_reaches(const app_t *app, const char *levels, const char *acr);
+
 /* Appends the response parameters to redirect_uri (with ? or &), url-encoded, and sets
  * a 302 redirect: names and values in pairs, NULL values skipped, ended by NULL. */
 void oidc_redirect_with(http_resp_t *resp, const char *redirect_uri, ...);
@@ -37,6 +41,11 @@ void oidc_finish(http_req_t *req, http_resp_t *resp, const json_t *request,
 /* Redirects with error (and error_description, state, iss) to the request's client. */
 void oidc_redirect_error(http_req_t *req, http_resp_t *resp, const json_t *request,
                          const char *error, const char *description);
+
+/* Takes the parameters pushed under request_uri (RFC 9126) by client_id: single use,
+ * expiring. Returns WP_OK and *params (json_decref), or an error. */
+wp_err_t oidc_request_uri_take(app_t *app, const char *client_id, const char *request_uri,
+                               json_t **params);
 
 /* A session ended (logout): relying parties that registered for back-channel logout are
  * told, in the background. */

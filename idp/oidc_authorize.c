@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/jws.h"
 #include "crypto/pkce.h"
+#include "crypto/sigkey.h"
 #include "idp/flow.h"
 #include "idp/oidc.h"
 #include "idp/page.h"
@@ -54,32 +56,54 @@ static char *granted_scope(const json_t *client, const char *scope)
     return out;
 }
 
+/* The values of an acr claim request ({"value": V} or {"values": [...]}) as a
+ * space-separated list, malloc'd; NULL when there are none. */
+static char *acr_list(const json_t *acr)
+{
+    char *out = NULL;
+    size_t len = 0, i;
+    json_t *v;
+    FILE *f = open_memstream(&out, &len);
+    if (!f)
+        return NULL;
+    if (json_is_string(json_object_get(acr, "value")))
+        fprintf(f, "%s", json_string_value(json_object_get(acr, "value")));
+    json_array_foreach(json_object_get(acr, "values"), i, v)
+    {
+        if (json_is_string(v))
+            fprintf(f, "%s%s", ftell(f) > 0 ? " " : "", json_string_value(v));
+    }
+    fclose(f);
+    if (out && !*out) {
+        free(out);
+        out = NULL;
+    }
+    return out;
+}
+
 /* Validates the parameters after client and redirect URI are known good. Returns NULL
  * and fills request, or the OAuth error code with *desc. */
-static const char *validate(http_req_t *req, const json_t *client, json_t *request,
-                            const char **desc)
+static const char *param(const json_t *params, const char *name)
 {
-    const char *response_type = http_param(req, "response_type");
-    const char *scope = http_param(req, "scope");
-    const char *challenge = http_param(req, "code_challenge");
-    const char *method = http_param(req, "code_challenge_method");
-    const char *prompt = http_param(req, "prompt");
-    const char *max_age = http_param(req, "max_age");
-    const char *response_mode = http_param(req, "response_mode");
+    return json_string_value(json_object_get(params, name));
+}
+
+static const char *validate(http_req_t *req, const json_t *params, const json_t *client,
+                            json_t *request, const char **desc)
+{
+    const char *response_type = param(params, "response_type");
+    const char *scope = param(params, "scope");
+    const char *challenge = param(params, "code_challenge");
+    const char *method = param(params, "code_challenge_method");
+    const char *prompt = param(params, "prompt");
+    const char *max_age = param(params, "max_age");
+    const char *response_mode = param(params, "response_mode");
     const char *pkce = json_string_value(json_object_get(client, "pkce"));
     const char *names[] = {"state", "nonce", "acr_values", "ui_locales", "login_hint", "prompt"};
 
     if (req->dup_param) {
         *desc = "A parameter was repeated.";
         return "invalid_request";
-    }
-    if (http_param(req, "request")) {
-        *desc = "Request objects are not supported yet.";
-        return "request_not_supported";
-    }
-    if (http_param(req, "request_uri")) {
-        *desc = "request_uri is not supported yet.";
-        return "request_uri_not_supported";
     }
     if (!response_type) {
         *desc = "response_type is missing.";
@@ -141,7 +165,7 @@ static const char *validate(http_req_t *req, const json_t *client, json_t *reque
         json_object_set_new(request, "max_age", json_integer(v));
     }
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        const char *v = http_param(req, names[i]);
+        const char *v = param(params, names[i]);
         if (v && strlen(v) > MAX_PARAM_LEN) {
             *desc = "A parameter is too long.";
             return "invalid_request";
@@ -149,7 +173,7 @@ static const char *validate(http_req_t *req, const json_t *client, json_t *reque
         if (v)
             json_object_set_new(request, names[i], json_string(v));
     }
-    const char *claims = http_param(req, "claims");
+    const char *claims = param(params, "claims");
     if (claims) {
         json_t *c = json_loads(claims, JSON_REJECT_DUPLICATES, NULL);
         if (!json_is_object(c)) {
@@ -158,6 +182,29 @@ static const char *validate(http_req_t *req, const json_t *client, json_t *reque
             return "invalid_request";
         }
         json_object_set_new(request, "claims", c);
+        /* An essential acr claim is a hard requirement (OIDC Core §5.5.1.1). */
+        const json_t *acr = json_object_get(json_object_get(c, "id_token"), "acr");
+        if (json_is_true(json_object_get(acr, "essential"))) {
+            char *list = acr_list(acr);
+            if (!list) {
+                *desc = "The essential acr claim names no level.";
+                return "invalid_request";
+            }
+            json_object_set_new(request, "acr_essential", json_string(list));
+            free(list);
+        }
+    }
+    const char *hint = param(params, "id_token_hint");
+    if (hint) {
+        json_t *hc = NULL;
+        if (oidc_id_token_hint(req->app, hint, &hc) != WP_OK ||
+            !oidc_hint_has_audience(hc, param(params, "client_id"))) {
+            json_decref(hc);
+            *desc = "id_token_hint is not an ID token issued to this client.";
+            return "invalid_request";
+        }
+        json_object_set(request, "hint_sub", json_object_get(hc, "sub"));
+        json_decref(hc);
     }
     char *granted = granted_scope(client, scope);
     if (!granted) {
@@ -172,8 +219,19 @@ static const char *validate(http_req_t *req, const json_t *client, json_t *reque
 }
 
 /* 1 when the session satisfies prompt, max_age and acr_values of the request. */
-static int session_usable(const app_t *app, const json_t *request, const store_session_t *s)
+static int session_usable(const app_t *app, const json_t *client, const json_t *request,
+                          const store_session_t *s)
 {
+    const char *hint_sub = json_string_value(json_object_get(request, "hint_sub"));
+    const char *essential = json_string_value(json_object_get(request, "acr_essential"));
+    if (hint_sub) {
+        char sub[96];
+        oidc_subject(app, client, s->account_id, sub, sizeof sub);
+        if (strcmp(sub, hint_sub) != 0)
+            return 0;
+    }
+    if (essential && !oidc_acr_reaches(app, essential, s->acr))
+        return 0;
     const char *prompt = json_string_value(json_object_get(request, "prompt"));
     json_t *max_age = json_object_get(request, "max_age");
     if (prompt && has_word(prompt, "login"))
@@ -184,24 +242,114 @@ static int session_usable(const app_t *app, const json_t *request, const store_s
                               s->acr);
 }
 
+/* Verifies a request object (RFC 9101 §6.2: signed by one of the client's registered
+ * keys, iss = client_id, aud = our issuer, not expired) and returns its claims as the
+ * request parameters (new reference), or NULL. Encrypted request objects are not
+ * accepted (not advertised). */
+static json_t *request_object(const app_t *app, const json_t *client, const char *jwt)
+{
+    const json_t *jwks = json_object_get(json_object_get(client, "jwks"), "keys");
+    const char *client_id = json_string_value(json_object_get(client, "client_id"));
+    sigkey_t *keys[8] = {0};
+    size_t n = 0, i;
+    json_t *jwk, *claims = NULL, *params = NULL;
+
+    if (strlen(jwt) > 16384)
+        return NULL;
+    json_array_foreach(jwks, i, jwk)
+    {
+        sigkey_alg_t alg;
+        const char *name = json_string_value(json_object_get(jwk, "alg"));
+        const char *use = json_string_value(json_object_get(jwk, "use"));
+        if (n == sizeof keys / sizeof keys[0] || !name || sigkey_alg_parse(name, &alg) != 0 ||
+            (use && strcmp(use, "sig") != 0))
+            continue;
+        keys[n] = sigkey_from_public_jwk(jwk, alg);
+        if (keys[n])
+            n++;
+    }
+    if (n == 0 || jws_verify(jwt, keys, n, NULL, &claims) != 0)
+        goto out;
+    const char *iss = json_string_value(json_object_get(claims, "iss"));
+    const json_t *aud = json_object_get(claims, "aud");
+    json_t *exp = json_object_get(claims, "exp");
+    if (!iss || strcmp(iss, client_id) != 0 || !oidc_hint_has_audience(claims, app->cfg->issuer) ||
+        (aud == NULL) || (exp && (!json_is_integer(exp) || json_integer_value(exp) <= wp_now())))
+        goto out;
+    params = json_object();
+    const char *key;
+    json_t *v;
+    json_object_foreach(claims, key, v)
+    {
+        char num[32];
+        if (!strcmp(key, "iss") || !strcmp(key, "aud") || !strcmp(key, "exp") ||
+            !strcmp(key, "iat") || !strcmp(key, "nbf") || !strcmp(key, "jti"))
+            continue;
+        if (json_is_string(v)) {
+            json_object_set(params, key, v);
+        } else if (json_is_integer(v)) {
+            snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+            json_object_set_new(params, key, json_string(num));
+        } else if (json_is_object(v)) {
+            char *text = json_dumps(v, JSON_COMPACT);
+            if (text)
+                json_object_set_new(params, key, json_string(text));
+            free(text);
+        }
+    }
+out:
+    for (i = 0; i < n; i++)
+        sigkey_free(keys[i]);
+    json_decref(claims);
+    return params;
+}
+
 void oidc_authorize_handle(http_req_t *req, http_resp_t *resp)
 {
-    const char *client_id = http_param(req, "client_id");
-    const char *redirect_uri = http_param(req, "redirect_uri");
-    json_t *client = NULL, *request = NULL;
+    json_t *src = req->method == HTTP_POST ? req->form : req->query;
+    const char *client_id = param(src, "client_id");
+    json_t *client = NULL, *request = NULL, *params = NULL;
     store_session_t session = {0};
     const char *error, *desc = NULL;
     char flow[FLOW_ID_MAX];
 
     /* Client and redirect URI first: until both are known good nothing redirects. */
-    if (!client_id || !redirect_uri ||
+    if (!client_id ||
         (req->dup_param &&
-         (!strcmp(req->dup_param, "client_id") || !strcmp(req->dup_param, "redirect_uri")))) {
+         (strcmp(req->dup_param, "client_id") == 0 || strcmp(req->dup_param, "redirect_uri") == 0 ||
+          strcmp(req->dup_param, "request") == 0 || strcmp(req->dup_param, "request_uri") == 0))) {
         page_error(req, resp, 400, "error_authorize_request");
         goto out;
     }
     if (strlen(client_id) > 256 || store_client_get(req->app->store, client_id, &client) != WP_OK) {
         page_error(req, resp, 400, "error_unknown_client");
+        goto out;
+    }
+    if (param(src, "request_uri")) {
+        /* Only our own PAR request URIs; none is trusted until taken from storage. */
+        if (oidc_request_uri_take(req->app, client_id, param(src, "request_uri"), &params) !=
+            WP_OK) {
+            page_error(req, resp, 400, "error_request_uri");
+            goto out;
+        }
+    } else if (param(src, "request")) {
+        params = request_object(req->app, client, param(src, "request"));
+        if (!params) {
+            page_error(req, resp, 400, "error_request_object");
+            goto out;
+        }
+        const char *inner = param(params, "client_id");
+        if (inner && strcmp(inner, client_id) != 0) {
+            page_error(req, resp, 400, "error_request_object");
+            goto out;
+        }
+        json_object_set_new(params, "client_id", json_string(client_id));
+    } else {
+        params = json_incref(src);
+    }
+    const char *redirect_uri = param(params, "redirect_uri");
+    if (!redirect_uri) {
+        page_error(req, resp, 400, "error_authorize_request");
         goto out;
     }
     if (!oidc_client_has_redirect(client, redirect_uri)) {
@@ -214,23 +362,32 @@ void oidc_authorize_handle(http_req_t *req, http_resp_t *resp)
         goto out;
     }
     /* response_mode and state first, so that even errors use and carry them. */
-    const char *mode = http_param(req, "response_mode");
+    const char *mode = param(params, "response_mode");
     if (mode && strcmp(mode, "form_post") == 0)
         json_object_set_new(request, "response_mode", json_string(mode));
-    if (http_param(req, "state") && strlen(http_param(req, "state")) <= MAX_PARAM_LEN)
-        json_object_set_new(request, "state", json_string(http_param(req, "state")));
-    error = validate(req, client, request, &desc);
+    const char *state = param(params, "state");
+    if (state && strlen(state) <= MAX_PARAM_LEN)
+        json_object_set_new(request, "state", json_string(state));
+    if (json_is_true(json_object_get(client, "require_par")) && !param(src, "request_uri")) {
+        oidc_redirect_error(req, resp, request, "invalid_request",
+                            "This client must use pushed authorization requests.");
+        goto out;
+    }
+    error = validate(req, params, client, request, &desc);
     if (error) {
         oidc_redirect_error(req, resp, request, error, desc);
         goto out;
     }
-    if (session_current(req, &session) == WP_OK && session_usable(req->app, request, &session)) {
+    int have_session = session_current(req, &session) == WP_OK;
+    if (have_session && session_usable(req->app, client, request, &session)) {
         oidc_finish(req, resp, request, &session);
         goto out;
     }
     const char *prompt = json_string_value(json_object_get(request, "prompt"));
     if (prompt && strcmp(prompt, "none") == 0) {
-        oidc_redirect_error(req, resp, request, "login_required", "The person is not signed in.");
+        oidc_redirect_error(req, resp, request, "login_required",
+                            have_session ? "A new sign-in is needed."
+                                         : "The person is not signed in.");
         goto out;
     }
     if (flow_create(req, resp, request, flow) != WP_OK) {
@@ -244,6 +401,7 @@ out:
     store_session_clear(&session);
     json_decref(client);
     json_decref(request);
+    json_decref(params);
 }
 
 void oidc_continue_handle(http_req_t *req, http_resp_t *resp)
