@@ -45,7 +45,8 @@ if [ "$with_tests" -eq 1 ]; then
     if ! command -v npm >/dev/null 2>&1; then
         packages+=(npm)
     fi
-    packages+=(chromium)
+    # Static analysis (tests/lint.sh) and the fuzz targets' runtime (tests/fuzz).
+    packages+=(chromium clang-format clang-tidy cppcheck libclang-rt-14-dev)
 fi
 
 # Succeeds when the package is installed.

@@ -103,6 +103,16 @@ build_and_test() {
 build_and_test build -DCMAKE_BUILD_TYPE=Release
 build_and_test build-asan -DWP_SANITIZE=ON
 
+# ---- static analysis and formatting (cppcheck, clang-tidy, clang-format)
+if [ -x tests/lint.sh ] && [ -f build/compile_commands.json ]; then
+    section "lint"
+    if tests/lint.sh build; then
+        passed=$((passed + 1))
+    else
+        note_failure "tests/lint.sh"
+    fi
+fi
+
 # ---- integration and end-to-end tests (Node.js, real HTTP, real browser)
 suites=()
 for d in tests/integration tests/e2e; do
