@@ -16,6 +16,7 @@
 #include "crypto/b64url.h"
 #include "crypto/sigkey.h"
 #include "crypto/token.h"
+#include "idp/audit.h"
 #include "idp/keyring.h"
 #include "idp/register_csv.h"
 
@@ -35,6 +36,8 @@ static const char usage_client_add[] =
     "         [--jwks-file FILE] [--subject pairwise|public] [--scope SCOPE]...\n"
     "         [--backchannel-logout-uri URI] [--id-token-alg RS256|PS256|ES256|EdDSA]\n"
     "         [--pkce required|optional] [--name NAME]\n"
+    "         [--require-par] [--id-token-enc-alg RSA-OAEP] [--jwks-uri URI]\n"
+    "         [--userinfo-alg RS256|PS256|ES256|EdDSA]\n"
     "Registers a relying party and prints {\"client_id\", \"client_secret\"} as JSON.\n"
     "Defaults: --auth client_secret_basic, --subject pairwise, --id-token-alg RS256,\n"
     "--pkce required, scopes openid profile email (duo only when given).\n"
@@ -95,6 +98,8 @@ void cli_usage(FILE *f)
           "  keys list|rotate|retire        signing keys\n"
           "  register import FILE.csv       load the diploma register\n"
           "  person invite --person-number N  assisted enrolment code\n"
+          "  staff add --name NAME --role support|supervisor  console access code\n"
+          "  audit verify                   check the audit log's hash chain\n"
           "Each command takes --help. Config: --config FILE, else $WERELDPAS_CONFIG, else\n"
           "development defaults (issuer http://localhost:8080, data in ./var).\n"
           "Exit codes: 0 done, 1 failed, 2 usage.\n",
@@ -230,7 +235,7 @@ static int add_uri(json_t *arr, const char *opt, const char *uri)
 
 static int add_scopes(json_t *arr, const char *value)
 {
-    static const char *const known[] = {"openid", "profile", "email", "duo"};
+    static const char *const known[] = {"openid", "profile", "email", "duo", "offline_access"};
     char *copy = strdup(value), *save = NULL, *s;
     int rc = 0;
 
@@ -244,7 +249,7 @@ static int add_scopes(json_t *arr, const char *value)
         if (i == sizeof known / sizeof known[0]) {
             rc = usage_error(usage_client_add,
                              "--scope %s: unknown scope (openid, profile, "
-                             "email or duo)",
+                             "email, duo or offline_access)",
                              s);
             break;
         }
@@ -293,8 +298,8 @@ static const char *jwk_problem(json_t *jwk)
         if (json_object_get(jwk, private_members[i]))
             return "a private or symmetric key: give only public keys";
     }
-    if (use && strcmp(use, "sig") != 0)
-        return "a key whose use is not sig";
+    if (use && strcmp(use, "sig") != 0 && !(strcmp(use, "enc") == 0 && strcmp(kty, "RSA") == 0))
+        return "a key whose use is neither sig nor (for RSA) enc";
     if (strcmp(kty, "RSA") == 0 || strcmp(kty, "EC") == 0) {
         char *text = json_dumps(jwk, JSON_COMPACT);
         cjose_err cerr;
@@ -369,7 +374,11 @@ static int client_add(const char *config_path, int argc, char **argv)
         O_BCL,
         O_ALG,
         O_PKCE,
-        O_NAME
+        O_NAME,
+        O_REQUIRE_PAR,
+        O_ENC_ALG,
+        O_USERINFO_ALG,
+        O_JWKS_URI
     };
     static const struct option opts[] = {
         {"id", required_argument, NULL, O_ID},
@@ -383,12 +392,17 @@ static int client_add(const char *config_path, int argc, char **argv)
         {"id-token-alg", required_argument, NULL, O_ALG},
         {"pkce", required_argument, NULL, O_PKCE},
         {"name", required_argument, NULL, O_NAME},
+        {"require-par", no_argument, NULL, O_REQUIRE_PAR},
+        {"id-token-enc-alg", required_argument, NULL, O_ENC_ALG},
+        {"userinfo-alg", required_argument, NULL, O_USERINFO_ALG},
+        {"jwks-uri", required_argument, NULL, O_JWKS_URI},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *id = NULL, *auth = "client_secret_basic", *jwks_file = NULL;
     const char *subject = "pairwise", *bcl = NULL, *alg = "RS256", *pkce = "required";
-    const char *name = NULL;
+    const char *name = NULL, *enc_alg = NULL, *userinfo_alg = NULL, *jwks_uri = NULL;
+    int require_par = 0;
     json_t *redirects = json_array(), *postlogout = json_array(), *scopes = json_array();
     json_t *client = NULL, *jwks = NULL, *answer = NULL;
     char secret[64] = "", hash[TOKEN_HASH_HEX_LEN + 1];
@@ -442,6 +456,18 @@ static int client_add(const char *config_path, int argc, char **argv)
         case O_NAME:
             name = optarg;
             break;
+        case O_REQUIRE_PAR:
+            require_par = 1;
+            break;
+        case O_ENC_ALG:
+            enc_alg = optarg;
+            break;
+        case O_USERINFO_ALG:
+            userinfo_alg = optarg;
+            break;
+        case O_JWKS_URI:
+            jwks_uri = optarg;
+            break;
         default:
             rc = bad_option(usage_client_add, argv);
             break;
@@ -488,8 +514,30 @@ static int client_add(const char *config_path, int argc, char **argv)
         usage_error(usage_client_add, "--auth none (a public client) needs --pkce required");
         goto out;
     }
-    if (strcmp(auth, "private_key_jwt") == 0 && !jwks_file) {
-        usage_error(usage_client_add, "--auth private_key_jwt needs --jwks-file");
+    if (strcmp(auth, "private_key_jwt") == 0 && !jwks_file && !jwks_uri) {
+        usage_error(usage_client_add, "--auth private_key_jwt needs --jwks-file or --jwks-uri");
+        goto out;
+    }
+    if (jwks_file && jwks_uri) {
+        usage_error(usage_client_add, "give --jwks-file or --jwks-uri, not both");
+        goto out;
+    }
+    if (jwks_uri && uri_problem(jwks_uri)) {
+        usage_error(usage_client_add, "--jwks-uri %s: %s", jwks_uri, uri_problem(jwks_uri));
+        goto out;
+    }
+    if (enc_alg && strcmp(enc_alg, "RSA-OAEP") != 0) {
+        usage_error(usage_client_add, "--id-token-enc-alg must be RSA-OAEP");
+        goto out;
+    }
+    if (enc_alg && !jwks_file) {
+        usage_error(usage_client_add,
+                    "--id-token-enc-alg needs --jwks-file with an RSA key of \"use\": \"enc\"");
+        goto out;
+    }
+    sigkey_alg_t userinfo_id;
+    if (userinfo_alg && sigkey_alg_parse(userinfo_alg, &userinfo_id)) {
+        usage_error(usage_client_add, "--userinfo-alg must be RS256, PS256, ES256 or EdDSA");
         goto out;
     }
     if (bcl && uri_problem(bcl)) {
@@ -533,7 +581,15 @@ static int client_add(const char *config_path, int argc, char **argv)
         goto out;
     }
     if ((bcl && json_object_set_new(client, "backchannel_logout_uri", json_string(bcl))) ||
-        (jwks && json_object_set(client, "jwks", jwks))) {
+        (jwks && json_object_set(client, "jwks", jwks)) ||
+        (require_par && json_object_set_new(client, "require_par", json_true())) ||
+        (jwks_uri && json_object_set_new(client, "jwks_uri", json_string(jwks_uri))) ||
+        (enc_alg &&
+         (json_object_set_new(client, "id_token_encrypted_response_alg", json_string(enc_alg)) ||
+          json_object_set_new(client, "id_token_encrypted_response_enc",
+                              json_string("A256GCM")))) ||
+        (userinfo_alg &&
+         json_object_set_new(client, "userinfo_signed_response_alg", json_string(userinfo_alg)))) {
         fail("out of memory");
         goto out;
     }
@@ -560,6 +616,9 @@ static int client_add(const char *config_path, int argc, char **argv)
         fail("cannot store the client");
         goto out;
     }
+    audit_record(env.store, "client_added", "cli",
+                 json_string_value(json_object_get(answer, "client_id")),
+                 json_pack("{s:s, s:s}", "auth", auth, "subject_type", subject));
     if (json_dumpf(answer, stdout, JSON_COMPACT) || fputc('\n', stdout) == EOF) {
         fail("cannot write the answer");
         goto out;
@@ -657,6 +716,7 @@ static int client_show_or_remove(const char *config_path, int argc, char **argv,
         goto out;
     }
     if (remove) {
+        audit_record(env.store, "client_removed", "cli", id, NULL);
         fprintf(stderr, "removed client %s\n", id);
         rc = 0;
     } else {
@@ -782,6 +842,8 @@ static int keys_rotate(const char *config_path, int argc, char **argv)
     } else {
         fprintf(stderr, "new %s key published now; it signs once it is one hour old\n",
                 sigkey_alg_name(alg));
+        audit_record(env.store, "key_rotated", "cli", kid,
+                     json_pack("{s:s}", "alg", sigkey_alg_name(alg)));
         printf("%s\n", kid);
         rc = 0;
     }
@@ -828,6 +890,7 @@ static int keys_retire(const char *config_path, int argc, char **argv)
         fail("cannot retire key '%s'", kid);
         goto out;
     }
+    audit_record(env.store, "key_retired", "cli", kid, NULL);
     fprintf(stderr, "retired %s; it leaves the JWKS when the servers reload their keys\n", kid);
     rc = 0;
 out:
@@ -855,6 +918,23 @@ static int cmd_keys(const char *config_path, int argc, char **argv)
 
 /* ---- register import */
 
+#define REGISTER_PROGRESS_ROWS 100000
+
+/* Wraps register_csv_next, printing progress on stderr every REGISTER_PROGRESS_ROWS. */
+typedef struct {
+    register_csv_t *csv;
+    size_t rows;
+} import_progress_t;
+
+static int import_next(void *ctx, store_person_t *row)
+{
+    import_progress_t *p = ctx;
+    int r = register_csv_next(p->csv, row);
+    if (r > 0 && ++p->rows % REGISTER_PROGRESS_ROWS == 0)
+        fprintf(stderr, "read %zu rows\n", p->rows);
+    return r;
+}
+
 static int cmd_register(const char *config_path, int argc, char **argv)
 {
     register_csv_t *csv = NULL;
@@ -880,14 +960,17 @@ static int cmd_register(const char *config_path, int argc, char **argv)
         register_csv_close(csv);
         return 1;
     }
-    wrc = store_register_import(env.store, register_csv_next, csv, &count);
+    import_progress_t progress = {.csv = csv};
+    wrc = store_register_import(env.store, import_next, &progress, &count);
     if (wrc != WP_OK) {
         if (register_csv_error(csv)[0])
             rc = fail("%s (nothing imported)", register_csv_error(csv));
         else
             rc = fail("storage error while importing (nothing imported)");
     } else {
-        fprintf(stderr, "imported %zu rows\n", count);
+        size_t withdrawn = 0;
+        store_register_withdrawn_count(env.store, &withdrawn);
+        fprintf(stderr, "imported %zu rows; %zu register rows are withdrawn\n", count, withdrawn);
         rc = 0;
     }
     register_csv_close(csv);
@@ -904,6 +987,7 @@ static int cmd_person(const char *config_path, int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     const char *number = NULL;
     char code[CODE_LEN + 1], hash[TOKEN_HASH_HEX_LEN + 1], until[32];
+    char subject[AUDIT_SUBJECT_MAX];
     uint8_t hk[TOKEN_HASH_KEY_BYTES];
     store_person_t person = {0};
     store_code_t row = {0};
@@ -963,6 +1047,12 @@ static int cmd_person(const char *config_path, int argc, char **argv)
         fail("cannot store the enrolment code");
         goto out;
     }
+    seal_subkey(env.master, WP_HASH_SUBKEY_ID, WP_HASH_SUBKEY_CONTEXT, hk);
+    audit_person_subject(hk, number, subject);
+    sodium_memzero(hk, sizeof hk);
+    audit_record(env.store, "enrol_code_issued", "cli", subject,
+                 json_pack("{s:s, s:I}", "proofing", "assisted", "expires_at",
+                           (json_int_t)row.expires_at));
     iso_time(row.expires_at, until);
     printf("One-time enrolment code, valid until %s; give it to the person through a trusted "
            "channel:\n%s\n",
@@ -971,6 +1061,135 @@ static int cmd_person(const char *config_path, int argc, char **argv)
 out:
     sodium_memzero(code, sizeof code);
     store_person_clear(&person);
+    env_close(&env);
+    return rc;
+}
+
+/* ---- staff add (issue 5) */
+
+static const char usage_staff[] =
+    "usage: wereldpas staff add --name NAME --role support|supervisor\n"
+    "Prints a one-time code (last line of stdout, valid 7 days) with which that staff\n"
+    "member registers a passkey for the support console at /support/enrol.\n";
+
+#define WP_STAFF_CODE_TTL (7 * 24 * 3600)
+
+static int cmd_staff(const char *config_path, int argc, char **argv)
+{
+    static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
+                                         {"role", required_argument, NULL, 'r'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *name = NULL, *role = NULL;
+    char id[32], code[CODE_LEN + 1], hash[TOKEN_HASH_HEX_LEN + 1], until[32], actor[64];
+    uint8_t hk[TOKEN_HASH_KEY_BYTES];
+    json_t *staff = NULL;
+    store_code_t row = {0};
+    env_t env;
+    int c, rc;
+
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(usage_staff, stdout);
+        return 0;
+    }
+    if (argc < 2 || strcmp(argv[1], "add") != 0)
+        return usage_error(usage_staff, "staff needs the subcommand add");
+    argc--;
+    argv++;
+    getopt_reset();
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(usage_staff, stdout);
+            return 0;
+        }
+        if (c == 'n')
+            name = optarg;
+        else if (c == 'r')
+            role = optarg;
+        else
+            return bad_option(usage_staff, argv);
+    }
+    if (optind < argc)
+        return usage_error(usage_staff, "unexpected argument: %s", argv[optind]);
+    if (!name || !role)
+        return usage_error(usage_staff, "--name and --role are required");
+    if (!text_ok(name, 100))
+        return usage_error(usage_staff, "--name must be 1 to 100 printable characters");
+    if (strcmp(role, "support") != 0 && strcmp(role, "supervisor") != 0)
+        return usage_error(usage_staff, "--role must be support or supervisor");
+    if (env_open(&env, config_path)) {
+        env_close(&env);
+        return 1;
+    }
+    rc = 1;
+    token_random(id, sizeof id, 12);
+    staff = json_pack("{s:s, s:s, s:s, s:I}", "id", id, "name", name, "role", role, "created_at",
+                      (json_int_t)wp_now());
+    if (!staff || store_staff_add(env.store, staff) != WP_OK) {
+        fail("cannot store the staff member");
+        goto out;
+    }
+    token_code_new(code);
+    seal_subkey(env.master, WP_HASH_SUBKEY_ID, WP_HASH_SUBKEY_CONTEXT, hk);
+    token_hash(hk, "staff_code", code, hash);
+    sodium_memzero(hk, sizeof hk);
+    row.hash = hash;
+    row.kind = "staff";
+    row.person_number = id; /* the codes table's owner column: here the staff id */
+    row.acr = (char *)role;
+    row.proofing = "staff";
+    row.expires_at = wp_now() + WP_STAFF_CODE_TTL;
+    if (store_code_add(env.store, &row) != WP_OK) {
+        fail("cannot store the code");
+        goto out;
+    }
+    snprintf(actor, sizeof actor, "staff:%s", id);
+    audit_record(env.store, "staff_added", "cli", actor, json_pack("{s:s}", "role", role));
+    iso_time(row.expires_at, until);
+    printf("Staff member %s (%s) added as %s.\n"
+           "Give them this one-time code, valid until %s, to register their passkey at "
+           "%s/support/enrol:\n%s\n",
+           name, id, role, until, env.cfg.issuer, code);
+    rc = 0;
+out:
+    sodium_memzero(code, sizeof code);
+    json_decref(staff);
+    env_close(&env);
+    return rc;
+}
+
+/* ---- audit verify (issue 5) */
+
+static const char usage_audit[] = "usage: wereldpas audit verify\n"
+                                  "Checks the audit log's hash chain and prints the entry "
+                                  "count; exit 1 naming the first broken entry.\n";
+
+static int cmd_audit(const char *config_path, int argc, char **argv)
+{
+    env_t env;
+    int64_t count = 0, bad = 0;
+    char why[256];
+    int rc;
+
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(usage_audit, stdout);
+        return 0;
+    }
+    if (argc != 2 || strcmp(argv[1], "verify") != 0)
+        return usage_error(usage_audit, "audit needs the subcommand verify");
+    if (env_open(&env, config_path)) {
+        env_close(&env);
+        return 1;
+    }
+    wp_err_t wrc = audit_verify(env.store, &count, &bad, why, sizeof why);
+    if (wrc == WP_ERR_INVALID) {
+        rc = fail("audit log broken at entry %lld: %s", (long long)bad, why);
+    } else if (wrc) {
+        rc = fail("cannot read the audit log");
+    } else {
+        printf("audit log intact: %lld entries\n", (long long)count);
+        rc = 0;
+    }
     env_close(&env);
     return rc;
 }
@@ -989,6 +1208,10 @@ int cli_dispatch(const char *config_path, int argc, char **argv)
         return cmd_register(config_path, argc, argv);
     if (strcmp(argv[0], "person") == 0)
         return cmd_person(config_path, argc, argv);
+    if (strcmp(argv[0], "staff") == 0)
+        return cmd_staff(config_path, argc, argv);
+    if (strcmp(argv[0], "audit") == 0)
+        return cmd_audit(config_path, argc, argv);
     fprintf(stderr, "wereldpas: unknown command: %s\n", argv[0]);
     cli_usage(stderr);
     return 2;

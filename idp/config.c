@@ -37,6 +37,7 @@ static const char *check_listen(const char *v);
 static const char *check_transport(const char *v);
 static const char *check_nonempty(const char *v);
 static const char *check_from(const char *v);
+static const char *check_confidential_auth(const char *v);
 
 #define STR(sec, name, field, chk)                                                                 \
     {                                                                                              \
@@ -77,11 +78,30 @@ static const config_key_t keys[] = {
     INT("limits", "code_ttl", code_ttl, 10, 600),
     INT("limits", "enrol_code_ttl", enrol_code_ttl, 300, 90LL * 86400),
     INT("limits", "enrol_code_attempts", enrol_code_attempts, 1, 100),
+    /* issue 5: staff console and recovery */
+    INT("limits", "staff_idle_timeout", staff_idle_timeout, 60, 3600),
+    INT("limits", "staff_codes_per_hour", staff_codes_per_hour, 1, 1000),
+    INT("limits", "recovery_code_ttl", recovery_code_ttl, 1, 30 * 86400),
+    INT("limits", "recovery_code_attempts", recovery_code_attempts, 1, 20),
+    INT("limits", "recovery_cooling_off", recovery_cooling_off, 0, 30 * 86400),
     INT("limits", "fail_window", fail_window, 10, 86400),
     INT("limits", "fail_per_ip", fail_per_ip, 1, 1000000),
     INT("limits", "fail_per_client", fail_per_client, 1, 1000000),
     INT("limits", "id_token_ttl", id_token_ttl, 30, 3600),
     INT("limits", "access_token_ttl", access_token_ttl, 30, 86400),
+    INT("limits", "refresh_token_ttl", refresh_token_ttl, 60, 365LL * 86400),
+    INT("limits", "par_ttl", par_ttl, 10, 600),
+    INT("limits", "assertion_max_ttl", assertion_max_ttl, 30, 3600),
+    STR("oidc", "confidential_auth", confidential_auth, check_confidential_auth),
+    INT("limits", "diploma_code_ttl", diploma_code_ttl, 1, 7LL * 86400),
+    INT("limits", "diploma_fail_window", diploma_fail_window, 10, 7LL * 86400),
+    INT("limits", "diploma_fail_per_person", diploma_fail_per_person, 1, 1000),
+    INT("limits", "diploma_fail_global", diploma_fail_global, 1, 100000000),
+    INT("limits", "diploma_mails_per_person", diploma_mails_per_person, 1, 1000),
+    INT("limits", "diploma_min_answer_ms", diploma_min_answer_ms, 0, 10000),
+    INT("limits", "mail_retry_min", mail_retry_min, 1, 86400),
+    INT("limits", "mail_retry_max", mail_retry_max, 1, 86400),
+    INT("limits", "mail_give_up", mail_give_up, 60, 30LL * 86400),
 };
 
 typedef struct {
@@ -233,6 +253,13 @@ static const char *check_transport(const char *v)
     return NULL;
 }
 
+static const char *check_confidential_auth(const char *v)
+{
+    if (strcmp(v, "any") != 0 && strcmp(v, "private_key_jwt") != 0)
+        return "confidential_auth must be any or private_key_jwt";
+    return NULL;
+}
+
 static const char *check_nonempty(const char *v)
 {
     return v[0] ? NULL : "value must not be empty";
@@ -345,11 +372,31 @@ static int set_defaults(config_t *cfg)
     cfg->code_ttl = 60;
     cfg->enrol_code_ttl = 604800;
     cfg->enrol_code_attempts = 5;
+    cfg->staff_idle_timeout = 900;       /* issue 5 */
+    cfg->staff_codes_per_hour = 30;
+    cfg->recovery_code_ttl = 72 * 3600;
+    cfg->recovery_code_attempts = 5;
+    cfg->recovery_cooling_off = 48 * 3600;
     cfg->fail_window = 900;
     cfg->fail_per_ip = 100;
     cfg->fail_per_client = 20;
     cfg->id_token_ttl = 300;
     cfg->access_token_ttl = 600;
+    cfg->refresh_token_ttl = 86400;
+    cfg->par_ttl = 60;
+    cfg->assertion_max_ttl = 600;
+    cfg->confidential_auth = strdup("any");
+    if (!cfg->confidential_auth)
+        return -1;
+    cfg->diploma_code_ttl = 86400;
+    cfg->diploma_fail_window = 3600;
+    cfg->diploma_fail_per_person = 5;
+    cfg->diploma_fail_global = 10000;
+    cfg->diploma_mails_per_person = 5;
+    cfg->diploma_min_answer_ms = 400;
+    cfg->mail_retry_min = 30;
+    cfg->mail_retry_max = 3600;
+    cfg->mail_give_up = 172800;
     if (!cfg->issuer || !cfg->listen || !cfg->source_url || !cfg->storage_url ||
         !cfg->master_key_file || !cfg->mail_transport || !cfg->mail_outbox || !cfg->mail_smtp_url ||
         !cfg->mail_from || !cfg->acr_diploma || !cfg->acr_assisted)
@@ -424,5 +471,6 @@ void config_clear(config_t *cfg)
     free(cfg->mail_from);
     free(cfg->acr_diploma);
     free(cfg->acr_assisted);
+    free(cfg->confidential_auth);
     memset(cfg, 0, sizeof *cfg);
 }

@@ -42,11 +42,32 @@ typedef struct {
     int code_ttl;               /* authorization code, code_ttl = 60 */
     int enrol_code_ttl;         /* enrol_code_ttl = 604800 (7 days) */
     int enrol_code_attempts;    /* enrol_code_attempts = 5 per flow */
-    int fail_window;            /* fail_window = 900 seconds */
+    /* issue 5: staff console and recovery */
+    int staff_idle_timeout;     /* staff_idle_timeout = 900 seconds of console inactivity */
+    int staff_codes_per_hour;   /* staff_codes_per_hour = 30 codes issued per staff member */
+    int recovery_code_ttl;      /* recovery_code_ttl = 259200 (72 hours) */
+    int recovery_code_attempts; /* recovery_code_attempts = 5 per code */
+    int recovery_cooling_off; /* recovery_cooling_off = 172800 for cases without a verified call */
+    int fail_window;          /* fail_window = 900 seconds */
     int fail_per_ip;            /* fail_per_ip = 100 failures per address per window */
     int fail_per_client;        /* fail_per_client = 20 bad client credentials per window */
     int id_token_ttl;           /* id_token_ttl = 300 */
     int access_token_ttl;       /* access_token_ttl = 600 */
+    /* issue 3: tokens and client authentication */
+    int refresh_token_ttl;   /* [limits] refresh_token_ttl = 86400: each refresh token */
+    int par_ttl;             /* [limits] par_ttl = 60: a pushed authorization request */
+    int assertion_max_ttl;   /* [limits] assertion_max_ttl = 600: exp of a client assertion */
+    char *confidential_auth; /* [oidc] confidential_auth = any | private_key_jwt */
+    /* [limits] enrolment by diploma and the mail queue (issue 4) */
+    int diploma_code_ttl;         /* diploma_code_ttl = 86400 (1 s .. 7 days) */
+    int diploma_fail_window;      /* diploma_fail_window = 3600 seconds */
+    int diploma_fail_per_person;  /* diploma_fail_per_person = 5 per window */
+    int diploma_fail_global;      /* diploma_fail_global = 10000 per window */
+    int diploma_mails_per_person; /* diploma_mails_per_person = 5 codes per day */
+    int diploma_min_answer_ms;    /* diploma_min_answer_ms = 400 */
+    int mail_retry_min;           /* mail_retry_min = 30 seconds, doubled per attempt */
+    int mail_retry_max;           /* mail_retry_max = 3600 seconds between attempts */
+    int mail_give_up;             /* mail_give_up = 172800 seconds after queuing */
 } config_t;
 
 /* Fills cfg with the defaults, then reads path if it is not NULL. Unknown sections or

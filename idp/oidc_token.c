@@ -1,141 +1,154 @@
-/* The token endpoint (RFC 6749 §3.2, §4.1.3; OIDC Core §3.1.3): client authentication,
- * the authorization-code grant with PKCE, ID tokens and JWT access tokens (RFC 9068). */
-#include <oauth2/mem.h>
-#include <oauth2/util.h>
+/* The token endpoint (RFC 6749 §3.2, §4.1.3, §6; OIDC Core §3.1.3, §12): the
+ * authorization-code grant with PKCE and the refresh-token grant, issuing ID tokens,
+ * JWT access tokens (RFC 9068) and rotating refresh tokens (RFC 9700 §4.14). Every
+ * token issued from one code belongs to one grant (store_grant_t): a reused code or a
+ * reused refresh token revokes the whole grant. */
+#include "idp/oidc_token.h"
+
+#include <cjose/cjose.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "crypto/b64url.h"
 #include "crypto/jws.h"
 #include "crypto/pkce.h"
 #include "crypto/seal.h"
-#include "crypto/token.h"
-#include "idp/flow.h"
 #include "idp/oidc.h"
+#include "idp/oidc_client_auth.h"
 #include "idp/router.h"
 
-#define MAX_CLIENT_ID 256
-#define MAX_SECRET 512
+#define MAX_TOKEN_PARAM 512
+#define MAX_ACCESS_TOKEN 8192
+#define RANDOM_BYTES 32
+#define RANDOM_SIZE 48 /* base64url of RANDOM_BYTES plus NUL */
 
-static void token_error(http_resp_t *resp, int status, const char *code, const char *desc)
+int oidc_token_has_scope(const char *scope, const char *want)
 {
-    http_resp_json_error(resp, status, code, desc);
-    http_resp_header(resp, "Pragma", "no-cache");
-    if (status == 401)
-        http_resp_header(resp, "WWW-Authenticate", "Basic realm=\"wereldpas\"");
+    size_t n = strlen(want);
+    for (const char *p = scope; p && *p;) {
+        size_t m = strcspn(p, " ");
+        if (m == n && strncmp(p, want, n) == 0)
+            return 1;
+        p += m;
+        p += strspn(p, " ");
+    }
+    return 0;
 }
 
-/* Splits "Basic base64(urlenc(id):urlenc(secret))" (RFC 6749 §2.3.1). 0 or -1. */
-static int parse_basic(const char *header, char **id, char **secret)
+void oidc_token_refresh_hash(const app_t *app, const char *token, char out[TOKEN_HASH_HEX_LEN + 1])
 {
-    uint8_t *raw = NULL;
-    size_t raw_len = 0;
-    int rc = -1;
-    if (strncasecmp(header, "Basic ", 6) != 0 || strlen(header) > 4096)
+    token_hash(app->hash_key, "refresh", token, out);
+}
+
+int oidc_token_access_verify(app_t *app, const char *token, json_t **claims)
+{
+    sigkey_t *const *keys;
+    size_t nkeys;
+    json_t *c = NULL;
+
+    if (!token || strlen(token) > MAX_ACCESS_TOKEN)
         return -1;
-    if (!oauth2_base64_decode(NULL, header + 6, &raw, &raw_len) || !raw)
+    keyring_all(app->keys, &keys, &nkeys);
+    if (jws_verify(token, keys, nkeys, "at+jwt", &c) != 0)
         return -1;
-    char *text = calloc(1, raw_len + 1);
-    if (!text)
-        goto out;
-    memcpy(text, raw, raw_len);
-    char *colon = strchr(text, ':');
-    if (!colon || strlen(text) != raw_len)
-        goto out;
-    *colon = '\0';
-    *id = oauth2_url_decode(NULL, text);
-    *secret = oauth2_url_decode(NULL, colon + 1);
-    rc = (*id && *secret) ? 0 : -1;
-out:
-    if (text)
-        sodium_memzero(text, raw_len);
-    free(text);
-    oauth2_mem_free(raw);
-    return rc;
+    const char *iss = json_string_value(json_object_get(c, "iss"));
+    const char *aud = json_string_value(json_object_get(c, "aud"));
+    const char *jti = json_string_value(json_object_get(c, "jti"));
+    json_t *exp = json_object_get(c, "exp");
+    if (!iss || strcmp(iss, app->cfg->issuer) != 0 || !aud || strcmp(aud, app->cfg->issuer) != 0 ||
+        !json_is_integer(exp) || json_integer_value(exp) <= wp_now() || !jti ||
+        store_access_check(app->store, jti) != WP_OK) {
+        json_decref(c);
+        return -1;
+    }
+    *claims = c;
+    return 0;
 }
 
-/* Authenticates the client. On success returns WP_OK and *client (json_decref).
- * On failure fills resp and returns an error. */
-static wp_err_t authenticate_client(http_req_t *req, http_resp_t *resp, json_t **client)
+char *oidc_token_account(const app_t *app, const json_t *claims)
 {
-    const char *auth = http_header(req, "Authorization");
-    const char *form_id = http_form(req, "client_id");
-    const char *form_secret = http_form(req, "client_secret");
-    char *basic_id = NULL, *basic_secret = NULL;
-    const char *id, *secret, *used;
-    char key[MAX_CLIENT_ID + 16];
-    int count = 0;
-    wp_err_t rc = WP_ERR_INVALID;
-
-    if (auth && parse_basic(auth, &basic_id, &basic_secret) != 0) {
-        token_error(resp, 401, "invalid_client", "The Authorization header is malformed.");
-        goto out;
-    }
-    if (basic_id && form_secret) {
-        token_error(resp, 400, "invalid_request", "Use one client authentication method.");
-        goto out;
-    }
-    if (basic_id && form_id && strcmp(basic_id, form_id) != 0) {
-        token_error(resp, 400, "invalid_request", "client_id does not match the credentials.");
-        goto out;
-    }
-    id = basic_id ? basic_id : form_id;
-    secret = basic_id ? basic_secret : form_secret;
-    used = basic_id ? "client_secret_basic" : form_secret ? "client_secret_post" : "none";
-    if (!id || !*id || strlen(id) > MAX_CLIENT_ID || (secret && strlen(secret) > MAX_SECRET)) {
-        token_error(resp, 401, "invalid_client", "Client authentication is missing.");
-        goto out;
-    }
-    snprintf(key, sizeof key, "client:%s", id);
-    store_ratelimit_count(req->app->store, key, req->app->cfg->fail_window, wp_now(), &count);
-    if (count >= req->app->cfg->fail_per_client || flow_ip_limited(req, "token", 0)) {
-        token_error(resp, 429, "invalid_client", "Too many failed attempts; try again later.");
-        goto out;
-    }
-    if (store_client_get(req->app->store, id, client) != WP_OK)
-        goto fail;
-    const char *method = json_string_value(json_object_get(*client, "token_endpoint_auth_method"));
-    if (!method || strcmp(method, used) != 0)
-        goto fail;
-    if (strcmp(used, "none") != 0) {
-        char hash[TOKEN_HASH_HEX_LEN + 1];
-        const char *stored = json_string_value(json_object_get(*client, "secret_hash"));
-        token_hash(req->app->hash_key, "client_secret", secret, hash);
-        if (!stored || !token_equal(hash, stored))
-            goto fail;
-    }
-    rc = WP_OK;
-    goto out;
-fail:
-    json_decref(*client);
-    *client = NULL;
-    store_ratelimit_add(req->app->store, key, req->app->cfg->fail_window, wp_now(), &count);
-    flow_ip_limited(req, "token", 1);
-    WP_LOG_WARN("token: client authentication failed for a client id from %s", req->client_ip);
-    token_error(resp, 401, "invalid_client", "Client authentication failed.");
-out:
-    if (basic_secret)
-        sodium_memzero(basic_secret, strlen(basic_secret));
-    oauth2_mem_free(basic_id);
-    oauth2_mem_free(basic_secret);
-    return rc;
+    const char *ctx = json_string_value(json_object_get(claims, "ctx"));
+    uint8_t *sealed = NULL, *plain = NULL;
+    size_t len = 0, plain_len = 0;
+    if (!ctx || b64url_decode(ctx, 512, &sealed, &len) != 0)
+        return NULL;
+    int rc = seal_decrypt(app->context_key, sealed, len, &plain, &plain_len);
+    free(sealed);
+    return rc == 0 ? (char *)plain : NULL;
 }
 
-/* Signs claims with the client's ID token algorithm. malloc'd or NULL. */
-static char *sign_with(http_req_t *req, const char *alg_name, const char *typ, json_t *claims)
+/* Signs claims with the algorithm alg_name (RS256 when NULL or unknown). malloc'd or
+ * NULL. */
+static char *sign_with(app_t *app, const char *alg_name, const char *typ, json_t *claims)
 {
     sigkey_alg_t alg;
     if (!alg_name || sigkey_alg_parse(alg_name, &alg) != 0)
         alg = SIGKEY_RS256;
-    const sigkey_t *key = keyring_signing_key(req->app->keys, alg, wp_now());
+    const sigkey_t *key = keyring_signing_key(app->keys, alg, wp_now());
     if (!key) {
         WP_LOG_ERR("no signing key for %s", sigkey_alg_name(alg));
         return NULL;
     }
     return jws_sign(key, typ, claims);
+}
+
+/* Encrypts a signed ID token to the client's registered encryption key (a JWK with
+ * "use":"enc") when the client registered id_token_encrypted_response_alg RSA-OAEP
+ * (A256GCM); returns the JWE (free) or, for a client without encryption, a copy of jws.
+ * NULL on error. */
+static char *encrypt_for(const json_t *client, const char *jws)
+{
+    const char *alg = json_string_value(json_object_get(client, "id_token_encrypted_response_alg"));
+    const char *enc = json_string_value(json_object_get(client, "id_token_encrypted_response_enc"));
+    cjose_jwk_t *jwk = NULL;
+    cjose_header_t *hdr = NULL;
+    cjose_jwe_t *jwe = NULL;
+    cjose_err err;
+    char *out = NULL, *text = NULL;
+    size_t i;
+    json_t *v, *key = NULL;
+
+    if (!alg)
+        return strdup(jws);
+    if (strcmp(alg, "RSA-OAEP") != 0 || (enc && strcmp(enc, "A256GCM") != 0))
+        return NULL;
+    json_array_foreach(json_object_get(json_object_get(client, "jwks"), "keys"), i, v)
+    {
+        const char *use = json_string_value(json_object_get(v, "use"));
+        const char *kty = json_string_value(json_object_get(v, "kty"));
+        if (use && strcmp(use, "enc") == 0 && kty && strcmp(kty, "RSA") == 0) {
+            key = v;
+            break;
+        }
+    }
+    if (!key)
+        return NULL;
+    text = json_dumps(key, JSON_COMPACT);
+    jwk = text ? cjose_jwk_import(text, strlen(text), &err) : NULL;
+    hdr = cjose_header_new(&err);
+    if (!jwk || !hdr || !cjose_header_set(hdr, CJOSE_HDR_ALG, CJOSE_HDR_ALG_RSA_OAEP, &err) ||
+        !cjose_header_set(hdr, CJOSE_HDR_ENC, CJOSE_HDR_ENC_A256GCM, &err) ||
+        !cjose_header_set(hdr, CJOSE_HDR_CTY, "JWT", &err))
+        goto out;
+    const char *kid = json_string_value(json_object_get(key, "kid"));
+    if (kid && !cjose_header_set(hdr, CJOSE_HDR_KID, kid, &err))
+        goto out;
+    jwe = cjose_jwe_encrypt(jwk, hdr, (const uint8_t *)jws, strlen(jws), &err);
+    char *compact = jwe ? cjose_jwe_export(jwe, &err) : NULL;
+    if (compact) {
+        out = strdup(compact);
+        cjose_get_dealloc()(compact);
+    }
+out:
+    if (!out)
+        WP_LOG_ERR("token: cannot encrypt an ID token for a client");
+    cjose_jwe_release(jwe);
+    cjose_header_release(hdr);
+    cjose_jwk_release(jwk);
+    free(text);
+    return out;
 }
 
 /* The sealed account id carried inside access tokens, base64url. malloc'd or NULL. */
@@ -151,87 +164,251 @@ static char *seal_context(const app_t *app, const char *account_id)
     return out;
 }
 
+/* Issues an ID token, an access token and (refresh non-NULL: the new refresh token,
+ * stored already) a refresh token of grant g to client, and answers. nonce may be NULL;
+ * scope is the scope of these tokens. */
+static void issue(http_req_t *req, http_resp_t *resp, const json_t *client, const store_grant_t *g,
+                  const char *scope, const char *nonce, const char *refresh)
+{
+    app_t *app = req->app;
+    const config_t *cfg = app->cfg;
+    const char *issuer = cfg->issuer;
+    const char *client_id = json_string_value(json_object_get(client, "client_id"));
+    char sub[96], jti[RANDOM_SIZE], ajti[RANDOM_SIZE];
+    json_t *id_claims = NULL, *at_claims = NULL, *answer = NULL;
+    char *id_jws = NULL, *id_token = NULL, *access_token = NULL, *context = NULL;
+    int64_t now = wp_now();
+
+    oidc_subject(app, client, g->account_id, sub, sizeof sub);
+    token_random(jti, sizeof jti, 16);
+    token_random(ajti, sizeof ajti, 16);
+    id_claims =
+        json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:I}", "iss", issuer, "sub", sub, "aud",
+                  client_id, "exp", (json_int_t)now + cfg->id_token_ttl, "iat", (json_int_t)now,
+                  "nbf", (json_int_t)now, "jti", jti, "auth_time", (json_int_t)g->auth_time);
+    if (id_claims && g->acr)
+        json_object_set_new(id_claims, "acr", json_string(g->acr));
+    if (id_claims && g->sid)
+        json_object_set_new(id_claims, "sid", json_string(g->sid));
+    if (id_claims && nonce)
+        json_object_set_new(id_claims, "nonce", json_string(nonce));
+    context = seal_context(app, g->account_id);
+    at_claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:I, s:s}", "iss", issuer,
+                          "sub", sub, "aud", issuer, "client_id", client_id, "exp",
+                          (json_int_t)now + cfg->access_token_ttl, "iat", (json_int_t)now, "jti",
+                          ajti, "scope", scope, "auth_time", (json_int_t)g->auth_time, "ctx",
+                          context ? context : "");
+    if (at_claims && g->acr)
+        json_object_set_new(at_claims, "acr", json_string(g->acr));
+    if (!id_claims || !at_claims || !context ||
+        store_access_add(app->store, ajti, g->family, now + cfg->access_token_ttl) != WP_OK) {
+        oidc_client_auth_error(resp, 500, "server_error", "Could not issue tokens.");
+        goto out;
+    }
+    id_jws =
+        sign_with(app, json_string_value(json_object_get(client, "id_token_signed_response_alg")),
+                  NULL, id_claims);
+    id_token = id_jws ? encrypt_for(client, id_jws) : NULL;
+    access_token = sign_with(app, "ES256", "at+jwt", at_claims);
+    if (!id_token || !access_token) {
+        oidc_client_auth_error(resp, 500, "server_error", "Could not sign tokens.");
+        goto out;
+    }
+    if (g->sid)
+        store_session_client_add(app->store, g->sid, client_id, g->account_id,
+                                 now + cfg->session_ttl);
+    answer =
+        json_pack("{s:s, s:s, s:i, s:s, s:s}", "access_token", access_token, "token_type", "Bearer",
+                  "expires_in", cfg->access_token_ttl, "id_token", id_token, "scope", scope);
+    if (answer && refresh)
+        json_object_set_new(answer, "refresh_token", json_string(refresh));
+    if (!answer) {
+        oidc_client_auth_error(resp, 500, "server_error", "Could not issue tokens.");
+        goto out;
+    }
+    atomic_fetch_add(&app->metrics.tokens, 1);
+    http_resp_json(resp, 200, answer);
+    resp->cache = "no-store";
+    http_resp_header(resp, "Pragma", "no-cache");
+out:
+    json_decref(id_claims);
+    json_decref(at_claims);
+    free(id_jws);
+    free(id_token);
+    free(access_token);
+    free(context);
+}
+
+/* 1 when the client may hold refresh tokens for this scope: offline_access requested
+ * and among the client's allowed scopes. */
+static int wants_refresh(const json_t *client, const char *scope)
+{
+    size_t i;
+    json_t *v;
+    if (!oidc_token_has_scope(scope, "offline_access"))
+        return 0;
+    json_array_foreach(json_object_get(client, "scopes"), i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), "offline_access") == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static void grant_code(http_req_t *req, http_resp_t *resp, const json_t *client)
 {
+    app_t *app = req->app;
     const char *code = http_form(req, "code");
     const char *redirect_uri = http_form(req, "redirect_uri");
     const char *verifier = http_form(req, "code_verifier");
     const char *client_id = json_string_value(json_object_get(client, "client_id"));
-    const char *issuer = req->app->cfg->issuer;
-    char hash[TOKEN_HASH_HEX_LEN + 1], sub[96], jti[32], ajti[32];
+    char hash[TOKEN_HASH_HEX_LEN + 1], family[RANDOM_SIZE], refresh[RANDOM_SIZE] = "";
+    char rhash[TOKEN_HASH_HEX_LEN + 1];
     store_authcode_t c = {0};
-    json_t *id_claims = NULL, *at_claims = NULL;
-    char *id_token = NULL, *access_token = NULL, *context = NULL;
     int64_t now = wp_now();
-    const config_t *cfg = req->app->cfg;
+    int with_refresh;
     wp_err_t rc;
 
-    if (!code || !redirect_uri || strlen(code) > 128) {
-        token_error(resp, 400, "invalid_request", "code and redirect_uri are required.");
+    if (!code || !redirect_uri || strlen(code) > MAX_TOKEN_PARAM) {
+        oidc_client_auth_error(resp, 400, "invalid_request", "code and redirect_uri are required.");
         goto out;
     }
-    token_hash(req->app->hash_key, "authcode", code, hash);
-    rc = store_authcode_take(req->app->store, hash, now, &c);
+    token_hash(app->hash_key, "authcode", code, hash);
+    rc = store_authcode_take(app->store, hash, now, &c);
+    if (rc == WP_ERR_USED) {
+        /* RFC 6749 §4.1.2, RFC 9700 §4.5: the tokens issued from it are revoked. */
+        store_grant_revoke_code(app->store, hash, now);
+        WP_LOG_WARN("token: an authorization code was used twice; its tokens are revoked");
+    }
     if (rc != WP_OK) {
-        token_error(resp, 400, "invalid_grant",
-                    rc == WP_ERR_USED      ? "The code was used already."
-                    : rc == WP_ERR_EXPIRED ? "The code has expired."
-                                           : "The code is not valid.");
+        oidc_client_auth_error(resp, 400, "invalid_grant",
+                               rc == WP_ERR_USED      ? "The code was used already."
+                               : rc == WP_ERR_EXPIRED ? "The code has expired."
+                                                      : "The code is not valid.");
         goto out;
     }
     if (strcmp(c.client_id, client_id) != 0) {
-        token_error(resp, 400, "invalid_grant", "The code was issued to another client.");
+        oidc_client_auth_error(resp, 400, "invalid_grant",
+                               "The code was issued to another client.");
         goto out;
     }
     if (strcmp(c.redirect_uri, redirect_uri) != 0) {
-        token_error(resp, 400, "invalid_grant", "redirect_uri does not match.");
+        oidc_client_auth_error(resp, 400, "invalid_grant", "redirect_uri does not match.");
         goto out;
     }
     if (c.code_challenge ? !verifier || !pkce_s256_check(verifier, c.code_challenge)
-                         : verifier != NULL) {
-        token_error(resp, 400, "invalid_grant", "The PKCE code_verifier does not match.");
+                         : verifier != NULL || oidc_client_is_public(client)) {
+        oidc_client_auth_error(resp, 400, "invalid_grant",
+                               "The PKCE code_verifier does not match.");
         goto out;
     }
-    oidc_subject(req->app, client, c.account_id, sub, sizeof sub);
-    token_random(jti, sizeof jti, 16);
-    token_random(ajti, sizeof ajti, 16);
-    id_claims = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:s, s:s}", "iss", issuer,
-                          "sub", sub, "aud", client_id, "exp", (json_int_t)now + cfg->id_token_ttl,
-                          "iat", (json_int_t)now, "nbf", (json_int_t)now, "jti", jti, "auth_time",
-                          (json_int_t)c.auth_time, "acr", c.acr, "sid", c.sid);
-    if (id_claims && c.nonce)
-        json_object_set_new(id_claims, "nonce", json_string(c.nonce));
-    context = seal_context(req->app, c.account_id);
-    at_claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:I, s:s, s:s}", "iss", issuer,
-                          "sub", sub, "aud", issuer, "client_id", client_id, "exp",
-                          (json_int_t)now + cfg->access_token_ttl, "iat", (json_int_t)now, "jti",
-                          ajti, "scope", c.scope, "auth_time", (json_int_t)c.auth_time, "acr",
-                          c.acr, "ctx", context ? context : "");
-    if (!id_claims || !at_claims || !context) {
-        token_error(resp, 500, "server_error", "Could not issue tokens.");
+    token_random(family, sizeof family, RANDOM_BYTES);
+    with_refresh = wants_refresh(client, c.scope);
+    store_grant_t g = {.family = family,
+                       .client_id = c.client_id,
+                       .account_id = c.account_id,
+                       .scope = c.scope,
+                       .acr = c.acr,
+                       .sid = c.sid,
+                       .code_hash = hash,
+                       .auth_time = c.auth_time,
+                       .expires_at = now + app->cfg->access_token_ttl};
+    if (store_grant_add(app->store, &g) != WP_OK) {
+        oidc_client_auth_error(resp, 500, "server_error", "Could not record the grant.");
         goto out;
     }
-    id_token =
-        sign_with(req, json_string_value(json_object_get(client, "id_token_signed_response_alg")),
-                  NULL, id_claims);
-    access_token = sign_with(req, "ES256", "at+jwt", at_claims);
-    if (!id_token || !access_token) {
-        token_error(resp, 500, "server_error", "Could not sign tokens.");
-        goto out;
+    if (with_refresh) {
+        token_random(refresh, sizeof refresh, RANDOM_BYTES);
+        oidc_token_refresh_hash(app, refresh, rhash);
+        if (store_refresh_add(app->store, rhash, family, now + app->cfg->refresh_token_ttl) !=
+            WP_OK) {
+            oidc_client_auth_error(resp, 500, "server_error", "Could not issue tokens.");
+            goto out;
+        }
     }
-    atomic_fetch_add(&req->app->metrics.tokens, 1);
-    http_resp_json(resp, 200,
-                   json_pack("{s:s, s:s, s:i, s:s, s:s}", "access_token", access_token,
-                             "token_type", "Bearer", "expires_in", cfg->access_token_ttl,
-                             "id_token", id_token, "scope", c.scope));
-    http_resp_header(resp, "Pragma", "no-cache");
+    issue(req, resp, client, &g, c.scope, c.nonce, with_refresh ? refresh : NULL);
 out:
+    sodium_memzero(refresh, sizeof refresh);
     store_authcode_clear(&c);
-    json_decref(id_claims);
-    json_decref(at_claims);
-    free(id_token);
-    free(access_token);
-    free(context);
+}
+
+/* 1 when every scope in want is in have. */
+static int scope_subset(const char *want, const char *have)
+{
+    for (const char *p = want; *p;) {
+        size_t m = strcspn(p, " ");
+        char one[128];
+        if (m >= sizeof one)
+            return 0;
+        memcpy(one, p, m);
+        one[m] = '\0';
+        if (m > 0 && !oidc_token_has_scope(have, one))
+            return 0;
+        p += m;
+        p += strspn(p, " ");
+    }
+    return 1;
+}
+
+static void grant_refresh(http_req_t *req, http_resp_t *resp, const json_t *client)
+{
+    app_t *app = req->app;
+    const char *token = http_form(req, "refresh_token");
+    const char *scope = http_form(req, "scope");
+    const char *client_id = json_string_value(json_object_get(client, "client_id"));
+    char hash[TOKEN_HASH_HEX_LEN + 1], next[RANDOM_SIZE] = "", next_hash[TOKEN_HASH_HEX_LEN + 1];
+    store_grant_t g = {0};
+    store_account_t account = {0};
+    int64_t now = wp_now(), exp = 0;
+    wp_err_t rc;
+
+    if (!token || !*token || strlen(token) > MAX_TOKEN_PARAM) {
+        oidc_client_auth_error(resp, 400, "invalid_request", "refresh_token is required.");
+        goto out;
+    }
+    oidc_token_refresh_hash(app, token, hash);
+    /* A token of another client is refused without touching it. */
+    if (store_refresh_get(app->store, hash, now, &g, &exp) == WP_OK &&
+        strcmp(g.client_id, client_id) != 0) {
+        oidc_client_auth_error(resp, 400, "invalid_grant",
+                               "The refresh token was issued to another client.");
+        goto out;
+    }
+    store_grant_clear(&g);
+    token_random(next, sizeof next, RANDOM_BYTES);
+    oidc_token_refresh_hash(app, next, next_hash);
+    rc = store_refresh_rotate(app->store, hash, next_hash, now + app->cfg->refresh_token_ttl, now,
+                              &g);
+    if (rc == WP_ERR_USED)
+        WP_LOG_WARN("token: a rotated refresh token came back; its grant is revoked");
+    if (rc != WP_OK) {
+        oidc_client_auth_error(resp, 400, "invalid_grant",
+                               rc == WP_ERR_USED      ? "The refresh token was used already."
+                               : rc == WP_ERR_EXPIRED ? "The refresh token has expired."
+                                                      : "The refresh token is not valid.");
+        goto out;
+    }
+    if (strcmp(g.client_id, client_id) != 0) {
+        store_grant_revoke(app->store, g.family, now);
+        oidc_client_auth_error(resp, 400, "invalid_grant",
+                               "The refresh token was issued to another client.");
+        goto out;
+    }
+    if (scope && !scope_subset(scope, g.scope)) {
+        oidc_client_auth_error(resp, 400, "invalid_scope",
+                               "The scope may only narrow the original grant.");
+        goto out;
+    }
+    if (store_account_get(app->store, g.account_id, &account) != WP_OK) {
+        store_grant_revoke(app->store, g.family, now);
+        oidc_client_auth_error(resp, 400, "invalid_grant", "The account no longer exists.");
+        goto out;
+    }
+    issue(req, resp, client, &g, scope && *scope ? scope : g.scope, NULL, next);
+out:
+    sodium_memzero(next, sizeof next);
+    store_account_clear(&account);
+    store_grant_clear(&g);
 }
 
 void oidc_token_handle(http_req_t *req, http_resp_t *resp)
@@ -240,21 +417,24 @@ void oidc_token_handle(http_req_t *req, http_resp_t *resp)
     const char *grant = http_form(req, "grant_type");
 
     if (!req->form || !http_header(req, "Content-Type")) {
-        token_error(resp, 400, "invalid_request",
-                    "Send the parameters as application/x-www-form-urlencoded.");
+        oidc_client_auth_error(resp, 400, "invalid_request",
+                               "Send the parameters as application/x-www-form-urlencoded.");
         return;
     }
     if (req->dup_param) {
-        token_error(resp, 400, "invalid_request", "A parameter was repeated.");
+        oidc_client_auth_error(resp, 400, "invalid_request", "A parameter was repeated.");
         return;
     }
-    if (authenticate_client(req, resp, &client) != WP_OK)
+    if (oidc_client_auth(req, resp, "/token", &client) != WP_OK)
         return;
     if (!grant)
-        token_error(resp, 400, "invalid_request", "grant_type is missing.");
+        oidc_client_auth_error(resp, 400, "invalid_request", "grant_type is missing.");
     else if (strcmp(grant, "authorization_code") == 0)
         grant_code(req, resp, client);
+    else if (strcmp(grant, "refresh_token") == 0)
+        grant_refresh(req, resp, client);
     else
-        token_error(resp, 400, "unsupported_grant_type", "Only authorization_code is supported.");
+        oidc_client_auth_error(resp, 400, "unsupported_grant_type",
+                               "Use authorization_code or refresh_token.");
     json_decref(client);
 }

@@ -1,95 +1,40 @@
-/* The userinfo endpoint (OIDC Core §5.3) with bearer JWT access tokens (RFC 6750, 9068). */
-#include <sodium.h>
+/* The userinfo endpoint (OIDC Core §5.3) with bearer JWT access tokens (RFC 6750, 9068).
+ * A client registered with userinfo_signed_response_alg gets a signed JWT
+ * (application/jwt, OIDC Core §5.3.2) instead of JSON. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "crypto/b64url.h"
 #include "crypto/jws.h"
-#include "crypto/seal.h"
 #include "idp/oidc.h"
+#include "idp/oidc_token.h"
 #include "idp/router.h"
 
 static void bearer_error(http_resp_t *resp, int status, const char *code, const char *desc)
 {
     char challenge[256];
-    snprintf(challenge, sizeof challenge, "Bearer error=\"%s\", error_description=\"%s\"", code,
-             desc);
-    http_resp_json_error(resp, status, code, desc);
+    if (code)
+        snprintf(challenge, sizeof challenge,
+                 "Bearer realm=\"wereldpas\", error=\"%s\", error_description=\"%s\"", code, desc);
+    else
+        snprintf(challenge, sizeof challenge, "Bearer realm=\"wereldpas\"");
+    http_resp_json_error(resp, status, code ? code : "invalid_request", desc);
     http_resp_header(resp, "WWW-Authenticate", challenge);
 }
 
-static int has_scope(const char *scope, const char *want)
+/* The claims of the person for scope, with sub. New reference or NULL. */
+static json_t *person_claims(app_t *app, const store_account_t *account, const char *scope,
+                             json_t *sub)
 {
-    size_t n = strlen(want);
-    for (const char *p = scope; p && *p;) {
-        size_t m = strcspn(p, " ");
-        if (m == n && strncmp(p, want, n) == 0)
-            return 1;
-        p += m;
-        p += strspn(p, " ");
-    }
-    return 0;
-}
-
-/* Opens the sealed account id of an access token. malloc'd or NULL. */
-static char *open_context(const app_t *app, const char *ctx)
-{
-    uint8_t *sealed = NULL, *plain = NULL;
-    size_t len = 0, plain_len = 0;
-    if (!ctx || b64url_decode(ctx, 512, &sealed, &len) != 0)
-        return NULL;
-    int rc = seal_decrypt(app->context_key, sealed, len, &plain, &plain_len);
-    free(sealed);
-    return rc == 0 ? (char *)plain : NULL;
-}
-
-void oidc_userinfo_handle(http_req_t *req, http_resp_t *resp)
-{
-    const char *auth = http_header(req, "Authorization");
-    const char *token = NULL;
-    sigkey_t *const *keys;
-    size_t nkeys;
-    json_t *claims = NULL, *out = NULL, *client = NULL;
-    char *account_id = NULL;
-    store_account_t account = {0};
     store_person_t person = {0};
-
-    if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
-        token = auth + 7;
-    else if (!auth && req->method == HTTP_POST)
-        token = http_form(req, "access_token");
-    if (!token || !*token || strlen(token) > 8192) {
-        bearer_error(resp, 401, "invalid_token", "A bearer access token is required.");
-        goto out;
-    }
-    keyring_all(req->app->keys, &keys, &nkeys);
-    if (jws_verify(token, keys, nkeys, "at+jwt", &claims) != 0) {
-        bearer_error(resp, 401, "invalid_token", "The access token is not valid.");
-        goto out;
-    }
-    const char *iss = json_string_value(json_object_get(claims, "iss"));
-    const char *aud = json_string_value(json_object_get(claims, "aud"));
-    json_int_t exp = json_integer_value(json_object_get(claims, "exp"));
-    if (!iss || strcmp(iss, req->app->cfg->issuer) != 0 || !aud ||
-        strcmp(aud, req->app->cfg->issuer) != 0 || exp <= wp_now()) {
-        bearer_error(resp, 401, "invalid_token", "The access token has expired or is not for us.");
-        goto out;
-    }
-    account_id = open_context(req->app, json_string_value(json_object_get(claims, "ctx")));
-    const char *client_id = json_string_value(json_object_get(claims, "client_id"));
-    if (!account_id || !client_id ||
-        store_client_get(req->app->store, client_id, &client) != WP_OK ||
-        store_account_get(req->app->store, account_id, &account) != WP_OK) {
-        bearer_error(resp, 401, "invalid_token", "The access token is no longer valid.");
-        goto out;
-    }
-    const char *scope = json_string_value(json_object_get(claims, "scope"));
-    out = json_pack("{s:O}", "sub", json_object_get(claims, "sub"));
-    if ((has_scope(scope, "profile") || has_scope(scope, "email") || has_scope(scope, "duo")) &&
-        store_person_get(req->app->store, account.person_number, &person) == WP_OK) {
-        if (has_scope(scope, "profile")) {
+    json_t *out = json_pack("{s:O}", "sub", sub);
+    if (!out)
+        return NULL;
+    if ((oidc_token_has_scope(scope, "profile") || oidc_token_has_scope(scope, "email") ||
+         oidc_token_has_scope(scope, "duo")) &&
+        store_person_get(app->store, account->person_number, &person) == WP_OK) {
+        if (oidc_token_has_scope(scope, "profile")) {
             char name[512];
             snprintf(name, sizeof name, "%s %s", person.given_names, person.family_name);
             json_object_set_new(out, "name", json_string(name));
@@ -97,18 +42,83 @@ void oidc_userinfo_handle(http_req_t *req, http_resp_t *resp)
             json_object_set_new(out, "family_name", json_string(person.family_name));
             json_object_set_new(out, "birthdate", json_string(person.birthdate));
         }
-        if (has_scope(scope, "email") && person.contact_email)
+        if (oidc_token_has_scope(scope, "email") && person.contact_email)
             json_object_set_new(out, "email", json_string(person.contact_email));
-        if (has_scope(scope, "duo"))
+        if (oidc_token_has_scope(scope, "duo"))
             json_object_set_new(out, "duo_person_number", json_string(person.person_number));
+    }
+    store_person_clear(&person);
+    return out;
+}
+
+void oidc_userinfo_handle(http_req_t *req, http_resp_t *resp)
+{
+    const char *auth = http_header(req, "Authorization");
+    const char *token = NULL;
+    json_t *claims = NULL, *out = NULL, *client = NULL;
+    char *account_id = NULL, *jwt = NULL;
+    store_account_t account = {0};
+
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
+        token = auth + 7;
+        if (req->method == HTTP_POST && http_form(req, "access_token")) {
+            bearer_error(resp, 400, "invalid_request", "Send the access token only once.");
+            goto out;
+        }
+    } else if (!auth && req->method == HTTP_POST) {
+        token = http_form(req, "access_token");
+    }
+    if (!token || !*token) {
+        /* RFC 6750 §3.1: no error code when the request carried no token at all. */
+        bearer_error(resp, 401, NULL, "A bearer access token is required.");
+        goto out;
+    }
+    if (oidc_token_access_verify(req->app, token, &claims) != 0) {
+        bearer_error(resp, 401, "invalid_token", "The access token is not valid.");
+        goto out;
+    }
+    account_id = oidc_token_account(req->app, claims);
+    const char *client_id = json_string_value(json_object_get(claims, "client_id"));
+    const char *scope = json_string_value(json_object_get(claims, "scope"));
+    if (!account_id || !client_id ||
+        store_client_get(req->app->store, client_id, &client) != WP_OK ||
+        store_account_get(req->app->store, account_id, &account) != WP_OK) {
+        bearer_error(resp, 401, "invalid_token", "The access token is no longer valid.");
+        goto out;
+    }
+    if (!oidc_token_has_scope(scope, "openid")) {
+        bearer_error(resp, 403, "insufficient_scope", "The access token lacks the openid scope.");
+        goto out;
+    }
+    out = person_claims(req->app, &account, scope, json_object_get(claims, "sub"));
+    if (!out) {
+        http_resp_json_error(resp, 500, "server_error", "Could not read the claims.");
+        goto out;
+    }
+    const char *alg = json_string_value(json_object_get(client, "userinfo_signed_response_alg"));
+    if (alg) {
+        sigkey_alg_t a;
+        const sigkey_t *key = sigkey_alg_parse(alg, &a) == 0
+                                  ? keyring_signing_key(req->app->keys, a, wp_now())
+                                  : NULL;
+        json_object_set_new(out, "iss", json_string(req->app->cfg->issuer));
+        json_object_set_new(out, "aud", json_string(client_id));
+        json_object_set_new(out, "iat", json_integer(wp_now()));
+        jwt = key ? jws_sign(key, NULL, out) : NULL;
+        if (!jwt) {
+            http_resp_json_error(resp, 500, "server_error", "Could not sign the claims.");
+            goto out;
+        }
+        http_resp_text(resp, 200, "application/jwt", jwt);
+        goto out;
     }
     http_resp_json(resp, 200, out);
     out = NULL;
 out:
     store_account_clear(&account);
-    store_person_clear(&person);
     json_decref(claims);
     json_decref(client);
     json_decref(out);
     free(account_id);
+    free(jwt);
 }

@@ -1,17 +1,105 @@
 #include "idp/page.h"
 
+#include <oauth2/mem.h>
+#include <oauth2/util.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "idp/render.h"
+#include "idp/router.h"
+
+#define LANG_COOKIE "wp_lang"
+#define BACK_MAX 2048
 
 const char *page_lang(const http_req_t *req, const char *ui_locales)
 {
+    /* A language the person picked on our pages wins over what the client or the
+     * browser suggest. */
+    const char *chosen = render_lang_supported(http_cookie(req, LANG_COOKIE));
+    if (chosen)
+        return chosen;
     return render_lang(req->app->render, ui_locales, http_header(req, "Accept-Language"));
+}
+
+/* The current page as a local URL (path and query), URL-encoded for the switcher's
+ * back= parameter. malloc'd or NULL. */
+static char *back_link(const http_req_t *req)
+{
+    char *here = NULL, *enc = NULL;
+    size_t len = 0;
+    const char *key;
+    json_t *v;
+    FILE *f;
+
+    if (req->method != HTTP_GET || !(f = open_memstream(&here, &len)))
+        return NULL;
+    fputs(req->path, f);
+    char sep = '?';
+    json_object_foreach(req->query, key, v)
+    {
+        if (strcmp(key, "ui_locales") == 0)
+            continue;
+        char *k = oauth2_url_encode(NULL, key);
+        char *val = oauth2_url_encode(NULL, json_string_value(v));
+        fprintf(f, "%c%s=%s", sep, k ? k : "", val ? val : "");
+        oauth2_mem_free(k);
+        oauth2_mem_free(val);
+        sep = '&';
+    }
+    fclose(f);
+    if (here && len <= BACK_MAX)
+        enc = oauth2_url_encode(NULL, here);
+    free(here);
+    char *out = enc ? strdup(enc) : NULL;
+    oauth2_mem_free(enc);
+    return out;
+}
+
+/* Sets ctx "title" (unless set) to "[Error: ]PAGE - Wereldpas" from the catalog key
+ * "title_<name>_<state>" for the first true state flag of ctx, else "title_<name>"; leaves
+ * ctx alone when the catalog has no such key (the layout then shows the service name). */
+static void page_title(const render_t *r, const char *name, const char *lang, json_t *ctx)
+{
+    static const char *const states[] = {"proofed", "sent", "signed_out"};
+    static const char *const errors[] = {"error", "has_errors", "alert"};
+    char key[96];
+    const char *title = NULL, *prefix = "";
+
+    if (json_object_get(ctx, "title"))
+        return;
+    for (size_t i = 0; i < sizeof states / sizeof states[0] && !title; i++) {
+        if (!json_is_true(json_object_get(ctx, states[i])) ||
+            snprintf(key, sizeof key, "title_%s_%s", name, states[i]) >= (int)sizeof key)
+            continue;
+        title = render_msg(r, lang, key);
+        title = strcmp(title, key) == 0 ? NULL : title; /* the key itself: not in the catalog */
+    }
+    if (!title && snprintf(key, sizeof key, "title_%s", name) < (int)sizeof key) {
+        title = render_msg(r, lang, key);
+        title = strcmp(title, key) == 0 ? NULL : title;
+    }
+    if (!title)
+        return;
+    for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++) {
+        const json_t *v = json_object_get(ctx, errors[i]);
+        if (v && !json_is_false(v) && !json_is_null(v))
+            prefix = render_msg(r, lang, "title_error_prefix");
+    }
+    json_object_set_new(ctx, "title",
+                        json_sprintf("%s%s - %s", prefix, title, render_msg(r, lang, "app_name")));
 }
 
 void page_render(http_req_t *req, http_resp_t *resp, int status, const char *name, const char *lang,
                  json_t *ctx)
 {
     size_t len = 0;
+    char *back = back_link(req);
+    page_title(req->app->render, name, lang, ctx);
     json_object_set_new(ctx, "source_url", json_string(req->app->cfg->source_url));
+    if (back)
+        json_object_set_new(ctx, "back", json_string(back));
+    free(back);
     char *html = render_page(req->app->render, name, lang, ctx, &len);
     if (!html) {
         WP_LOG_ERR("template %s failed to render", name);
@@ -19,6 +107,8 @@ void page_render(http_req_t *req, http_resp_t *resp, int status, const char *nam
         return;
     }
     http_resp_take(resp, status, "text/html; charset=utf-8", html, len);
+    http_resp_header(resp, "Content-Language", lang);
+    http_resp_header(resp, "Vary", "Accept-Language, Cookie");
 }
 
 void page_error(http_req_t *req, http_resp_t *resp, int status, const char *msg_key)
@@ -27,4 +117,28 @@ void page_error(http_req_t *req, http_resp_t *resp, int status, const char *msg_
     json_t *ctx = json_pack("{s:s}", "message", render_msg(req->app->render, lang, msg_key));
     page_render(req, resp, status, "error", lang, ctx);
     json_decref(ctx);
+}
+
+/* 1 when back is a path on this site: "/..." but not "//..." (another host) and without
+ * backslashes or control characters, so the redirect can never leave the origin. */
+static int local_path(const char *back)
+{
+    if (!back || back[0] != '/' || back[1] == '/' || strlen(back) > BACK_MAX)
+        return 0;
+    for (const char *p = back; *p; p++)
+        if (*p == '\\' || (unsigned char)*p < 0x20 || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
+void page_lang_handle(http_req_t *req, http_resp_t *resp)
+{
+    const char *tag = render_lang_supported(http_query(req, "to"));
+    const char *back = http_query(req, "back");
+    if (!tag) {
+        page_error(req, resp, 400, "error_bad_request");
+        return;
+    }
+    http_resp_cookie(resp, req->app, LANG_COOKIE, tag, 365L * 24 * 3600);
+    http_resp_redirect(resp, 303, local_path(back) ? back : "/");
 }

@@ -4,8 +4,10 @@
 #include <string.h>
 
 #include "crypto/token.h"
+#include "idp/audit.h"
 #include "idp/flow.h"
 #include "idp/page.h"
+#include "idp/page_enrol_diploma.h"
 #include "idp/render.h"
 #include "idp/router.h"
 
@@ -40,20 +42,6 @@ void page_enrol_handle(http_req_t *req, http_resp_t *resp)
         return;
     json_t *ctx = json_pack("{s:s}", "flow", id);
     page_render(req, resp, 200, "enrol", flow_lang(req, request), ctx);
-    json_decref(ctx);
-    json_decref(request);
-    store_flow_clear(&flow);
-}
-
-void page_enrol_diploma_handle(http_req_t *req, http_resp_t *resp)
-{
-    const char *id = flow_param(req);
-    store_flow_t flow = {0};
-    json_t *request = NULL;
-    if (page_flow(req, resp, id, &flow, &request) != 0)
-        return;
-    json_t *ctx = json_pack("{s:s}", "flow", id);
-    page_render(req, resp, 200, "enrol_diploma", flow_lang(req, request), ctx);
     json_decref(ctx);
     json_decref(request);
     store_flow_clear(&flow);
@@ -94,7 +82,7 @@ void page_enrol_code_handle(http_req_t *req, http_resp_t *resp)
         goto out;
     }
     if (flow.code_attempts >= req->app->cfg->enrol_code_attempts ||
-        flow_ip_limited(req, "code", 0)) {
+        flow_ip_limited(req, "code", 0) || enrol_diploma_code_locked(req, flow.id_hash, NULL)) {
         code_page(req, resp, 429, id, request, "error_code_locked", 0);
         goto out;
     }
@@ -104,13 +92,22 @@ void page_enrol_code_handle(http_req_t *req, http_resp_t *resp)
         goto out;
     }
     token_hash(req->app->hash_key, "enrol_code", normal, hash);
-    wp_err_t rc = store_code_redeem(req->app->store, hash, "enrol", wp_now(), &code);
+    const char *kind = NULL; /* "enrol" (support staff) or "diploma" (issue 4) */
+    wp_err_t rc = enrol_diploma_code_redeem(req->app->store, hash, wp_now(), &code, &kind);
+    if (rc == WP_OK && strcmp(kind, DIPLOMA_CODE_KIND) == 0 &&
+        enrol_diploma_code_locked(req, NULL, code.person_number)) {
+        code_page(req, resp, 429, id, request, "error_code_locked", 0);
+        goto out;
+    }
     if (rc != WP_OK) {
         flow_ip_limited(req, "code", 1);
+        enrol_diploma_code_failed(req, flow.id_hash);
         if (store_flow_code_failed(req->app->store, flow.id_hash,
                                    req->app->cfg->enrol_code_attempts, &attempts) == WP_ERR_LIMIT ||
             attempts >= req->app->cfg->enrol_code_attempts)
             code_page(req, resp, 429, id, request, "error_code_locked", 0);
+        else if (rc == WP_ERR_EXPIRED && kind && strcmp(kind, DIPLOMA_CODE_KIND) == 0)
+            code_page(req, resp, 400, id, request, "dip_code_expired", 0);
         else
             code_page(req, resp, 400, id, request,
                       rc == WP_ERR_EXPIRED ? "error_code_expired" : "error_code_wrong", 0);
@@ -122,6 +119,12 @@ void page_enrol_code_handle(http_req_t *req, http_resp_t *resp)
         goto out;
     }
     WP_LOG_INFO("enrolment code redeemed (%s)", code.proofing);
+    { /* issue 5: audit */
+        char subject[AUDIT_SUBJECT_MAX];
+        audit_person_subject(req->app->hash_key, code.person_number, subject);
+        audit_record(req->app->store, "enrol_code_redeemed", "person", subject,
+                     json_pack("{s:s}", "proofing", code.proofing));
+    }
     code_page(req, resp, 200, id, request, NULL, 1);
 out:
     store_code_clear(&code);

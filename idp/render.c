@@ -6,11 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define RENDER_MAX_FILE ((size_t)256 * 1024)
 #define RENDER_MAX_DEPTH 8
 
-static const char *const LANGS[] = {"en", "nl"};
+/* Supported languages: tag, name in that language, right-to-left. English first: it is
+ * the source catalog and the fallback for any missing key. */
+static const struct {
+    const char *tag;
+    const char *name;
+    int rtl;
+} LANGS[] = {
+    {"en", "English", 0},  {"nl", "Nederlands", 0}, {"de", "Deutsch", 0},
+    {"fr", "Français", 0}, {"es", "Español", 0},    {"tr", "Türkçe", 0},
+    {"ar", "العربية", 1},  {"zh-Hans", "简体中文", 0}, {"pap", "Papiamentu", 0},
+};
 #define NLANGS (sizeof LANGS / sizeof LANGS[0])
 
 typedef struct {
@@ -171,10 +182,20 @@ render_t *render_open(const char *dir, char *err, size_t err_size)
     for (size_t i = 0; i < r->nassets; i++)
         asset_url(&r->assets[i]);
     for (size_t i = 0; i < NLANGS; i++) {
-        snprintf(path, sizeof path, "%s/i18n/%s", dir, LANGS[i]);
-        r->catalogs[i] = load_catalog(path, err, err_size);
-        if (!r->catalogs[i])
+        snprintf(path, sizeof path, "%s/i18n/%s", dir, LANGS[i].tag);
+        if (i > 0 && access(path, R_OK) != 0) { /* not translated yet: English */
+            r->catalogs[i] = json_incref(r->catalogs[0]);
+            continue;
+        }
+        json_t *own = load_catalog(path, err, err_size);
+        if (!own)
             goto fail;
+        /* Every language starts as English, so a missing key never shows as empty. */
+        r->catalogs[i] = i == 0 ? own : json_deep_copy(r->catalogs[0]);
+        if (i > 0) {
+            json_object_update(r->catalogs[i], own);
+            json_decref(own);
+        }
     }
     return r;
 fail:
@@ -204,12 +225,29 @@ void render_free(render_t *r)
 
 static int lang_index(const char *tag, size_t len)
 {
+    /* Chinese: only the simplified script (zh, zh-Hans, zh-CN, zh-SG). */
+    if (len >= 2 && strncasecmp(tag, "zh", 2) == 0 && (len == 2 || tag[2] == '-')) {
+        char t[32];
+        snprintf(t, sizeof t, "%.*s", (int)(len < 31 ? len : 31), tag);
+        if (strcasestr(t, "hant") || strcasestr(t, "-tw") || strcasestr(t, "-hk") ||
+            strcasestr(t, "-mo"))
+            return -1;
+        for (size_t i = 0; i < NLANGS; i++)
+            if (strcmp(LANGS[i].tag, "zh-Hans") == 0)
+                return (int)i;
+    }
     for (size_t i = 0; i < NLANGS; i++) {
-        size_t l = strlen(LANGS[i]);
-        if (len >= l && strncasecmp(tag, LANGS[i], l) == 0 && (len == l || tag[l] == '-'))
+        size_t l = strlen(LANGS[i].tag);
+        if (len >= l && strncasecmp(tag, LANGS[i].tag, l) == 0 && (len == l || tag[l] == '-'))
             return (int)i;
     }
     return -1;
+}
+
+const char *render_lang_supported(const char *tag)
+{
+    int i = tag ? lang_index(tag, strlen(tag)) : -1;
+    return i >= 0 ? LANGS[i].tag : NULL;
 }
 
 const char *render_lang(const render_t *r, const char *ui_locales, const char *accept_language)
@@ -221,7 +259,7 @@ const char *render_lang(const render_t *r, const char *ui_locales, const char *a
             size_t n = strcspn(p, " ");
             int i = lang_index(p, n);
             if (i >= 0)
-                return LANGS[i];
+                return LANGS[i].tag;
             p += n;
             p += strspn(p, " ");
         }
@@ -252,7 +290,7 @@ const char *render_lang(const render_t *r, const char *ui_locales, const char *a
             p += n;
         }
         if (best >= 0)
-            return LANGS[best];
+            return LANGS[best].tag;
     }
     return "en";
 }
@@ -260,7 +298,7 @@ const char *render_lang(const render_t *r, const char *ui_locales, const char *a
 static json_t *catalog(const render_t *r, const char *lang)
 {
     for (size_t i = 0; i < NLANGS; i++)
-        if (strcmp(LANGS[i], lang) == 0)
+        if (strcmp(LANGS[i].tag, lang) == 0)
             return r->catalogs[i];
     return r->catalogs[0];
 }
@@ -473,7 +511,16 @@ char *render_page(const render_t *r, const char *name, const char *lang, json_t 
         return NULL;
     json_object_set(ctx, "t", catalog(r, lang));
     json_object_set_new(ctx, "lang", json_string(lang));
-    json_object_set_new(ctx, "dir", json_string("ltr"));
+    int rtl = 0;
+    json_t *langs = json_array();
+    for (size_t i = 0; i < NLANGS; i++) {
+        int current = strcmp(LANGS[i].tag, lang) == 0;
+        rtl |= current && LANGS[i].rtl;
+        json_array_append_new(langs, json_pack("{s:s, s:s, s:b}", "code", LANGS[i].tag, "name",
+                                               LANGS[i].name, "current", current));
+    }
+    json_object_set_new(ctx, "languages", langs);
+    json_object_set_new(ctx, "dir", json_string(rtl ? "rtl" : "ltr"));
     json_object_set_new(ctx, "asset_css", json_string(render_asset_url(r, "wereldpas.css")));
     json_object_set_new(ctx, "asset_js", json_string(render_asset_url(r, "wereldpas.js")));
     inner = render_one(page, ctx, &inner_len);

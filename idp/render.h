@@ -21,6 +21,9 @@ void render_free(render_t *r);
  * Accept-Language (quality ordered), else "en". Returns a static string. */
 const char *render_lang(const render_t *r, const char *ui_locales, const char *accept_language);
 
+/* The supported tag for a language tag ("nl-BE" -> "nl"), or NULL. Static string. */
+const char *render_lang_supported(const char *tag);
+
 /* A message of the catalog of lang (falls back to English, then to the key). */
 const char *render_msg(const render_t *r, const char *lang, const char *key);
 

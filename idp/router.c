@@ -23,13 +23,33 @@ static const route_t ROUTES[] = {
     {G, "/continue", oidc_continue_handle},
     {P, "/token", oidc_token_handle},
     {GP, "/userinfo", oidc_userinfo_handle},
+    {P, "/revoke", oidc_revoke_handle},
+    {P, "/introspect", oidc_introspect_handle},
+    {P, "/par", oidc_par_handle},
     {GP, "/logout", oidc_logout_handle},
     {G, "/login", page_login_handle},
+    {G, "/lang", page_lang_handle},
+    {G, "/accessibility", page_static_accessibility_handle}, /* issue 6 */
     {G, "/enrol", page_enrol_handle},
     {GP, "/enrol/code", page_enrol_code_handle},
     {GP, "/enrol/diploma", page_enrol_diploma_handle},
     {G, "/recover", page_recover_handle},
-    {G, "/account", page_account_handle},
+    {GP, "/account", page_account_handle},
+    /* issue 5: recovery code, support console */
+    {GP, "/recover/code", page_recover_code_handle},
+    {G, "/support", support_home_handle},
+    {G, "/support/", support_home_handle},
+    {G, "/support/search", support_search_handle},
+    {G, "/support/person", support_person_handle},
+    {P, "/support/enrol-code", support_enrol_code_handle},
+    {P, "/support/case/open", support_case_open_handle},
+    {P, "/support/case/approve", support_case_approve_handle},
+    {GP, "/support/enrol", support_enrol_handle},
+    {P, "/support/logout", support_logout_handle},
+    {P, "/support/webauthn/register/options", support_register_options_handle},
+    {P, "/support/webauthn/register/verify", support_register_verify_handle},
+    {P, "/support/webauthn/login/options", support_login_options_handle},
+    {P, "/support/webauthn/login/verify", support_login_verify_handle},
     {P, "/webauthn/register/options", webauthn_register_options_handle},
     {P, "/webauthn/register/verify", webauthn_register_verify_handle},
     {P, "/webauthn/login/options", webauthn_login_options_handle},
@@ -41,8 +61,11 @@ static const route_t ROUTES[] = {
 
 static int wants_json(const http_req_t *req)
 {
-    return strncmp(req->path, "/webauthn/", 10) == 0 || strcmp(req->path, "/token") == 0 ||
-           strcmp(req->path, "/userinfo") == 0 || strncmp(req->path, "/.well-known/", 13) == 0;
+    return strncmp(req->path, "/webauthn/", 10) == 0 ||
+           strncmp(req->path, "/support/webauthn/", 18) == 0 || strcmp(req->path, "/token") == 0 ||
+           strcmp(req->path, "/revoke") == 0 || strcmp(req->path, "/introspect") == 0 ||
+           strcmp(req->path, "/par") == 0 || strcmp(req->path, "/userinfo") == 0 ||
+           strncmp(req->path, "/.well-known/", 13) == 0;
 }
 
 void router_dispatch(http_req_t *req, http_resp_t *resp)

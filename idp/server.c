@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "idp/app.h"
 #include "idp/http.h"
+#include "idp/mail.h"
 #include "idp/render.h"
 
 #define PURGE_INTERVAL 60
@@ -18,7 +20,11 @@
 static const char *template_dir(void)
 {
     const char *dir = getenv("WERELDPAS_TEMPLATES");
-    return dir && *dir ? dir : WP_TEMPLATE_DIR;
+    if (dir && *dir)
+        return dir;
+    if (access(WP_TEMPLATE_DIR "/layout.html", R_OK) == 0)
+        return WP_TEMPLATE_DIR;
+    return WP_TEMPLATE_DIR_INSTALLED;
 }
 
 /* scheme://host[:port] of the issuer (the WebAuthn origin). */
@@ -59,6 +65,10 @@ int server_run(const config_t *cfg, store_t *store, keyring_t *keys, const uint8
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (mail_start(app, master) != 0) {
+        fprintf(stderr, "wereldpas: cannot start the mail sender\n");
+        goto out;
+    }
     daemon = http_start(app);
     if (!daemon) {
         fprintf(stderr, "wereldpas: cannot listen on %s\n", cfg->listen);
@@ -80,6 +90,7 @@ int server_run(const config_t *cfg, store_t *store, keyring_t *keys, const uint8
     rc = 0;
 out:
     http_stop(daemon);
+    mail_stop();
     render_free(app->render);
     sodium_memzero(app, sizeof *app);
     free(app);

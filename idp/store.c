@@ -377,3 +377,264 @@ void store_authcode_clear(store_authcode_t *c)
     free_str(&c->claims);
     memset(c, 0, sizeof *c);
 }
+
+/* ---- issue 5: audit log, account self-service, staff, recovery cases */
+
+wp_err_t store_audit_append(store_t *s, json_t *entry, store_audit_hash_t hash, int64_t *seq)
+{
+    return s->ops->audit_append(s->impl, entry, hash, seq);
+}
+
+wp_err_t store_audit_list(store_t *s, const char *subject, const char *event, int64_t after_seq,
+                          int limit, int newest_first, json_t **out)
+{
+    return s->ops->audit_list(s->impl, subject, event, after_seq, limit, newest_first, out);
+}
+
+wp_err_t store_credential_rename(store_t *s, const char *account_id, const char *cred_id,
+                                 const char *name)
+{
+    return s->ops->credential_rename(s->impl, account_id, cred_id, name);
+}
+
+wp_err_t store_credential_remove(store_t *s, const char *account_id, const char *cred_id)
+{
+    return s->ops->credential_remove(s->impl, account_id, cred_id);
+}
+
+wp_err_t store_account_sessions_end(store_t *s, const char *account_id, int *ended)
+{
+    return s->ops->account_sessions_end(s->impl, account_id, ended);
+}
+
+wp_err_t store_account_reset(store_t *s, const char *account_id, int *removed)
+{
+    return s->ops->account_reset(s->impl, account_id, removed);
+}
+
+wp_err_t store_person_search(store_t *s, const char *person_number, const char *family_name,
+                             const char *birthdate, json_t **out)
+{
+    return s->ops->person_search(s->impl, person_number, family_name, birthdate, out);
+}
+
+wp_err_t store_staff_add(store_t *s, const json_t *staff)
+{
+    return s->ops->staff_add(s->impl, staff);
+}
+
+wp_err_t store_staff_get(store_t *s, const char *id, json_t **out)
+{
+    return s->ops->staff_get(s->impl, id, out);
+}
+
+wp_err_t store_staff_credential_add(store_t *s, const store_credential_t *cred)
+{
+    return s->ops->staff_credential_add(s->impl, cred);
+}
+
+wp_err_t store_staff_credential_get(store_t *s, const char *cred_id, store_credential_t *out)
+{
+    return s->ops->staff_credential_get(s->impl, cred_id, out);
+}
+
+wp_err_t store_staff_credential_touch(store_t *s, const char *cred_id, uint32_t old_count,
+                                      uint32_t new_count, int64_t now)
+{
+    return s->ops->staff_credential_touch(s->impl, cred_id, old_count, new_count, now);
+}
+
+wp_err_t store_staff_session_create(store_t *s, const char *hash, const char *staff_id, int64_t now,
+                                    int64_t expires_at)
+{
+    return s->ops->staff_session_create(s->impl, hash, staff_id, now, expires_at);
+}
+
+wp_err_t store_staff_session_get(store_t *s, const char *hash, int64_t now, int idle,
+                                 char **staff_id)
+{
+    return s->ops->staff_session_get(s->impl, hash, now, idle, staff_id);
+}
+
+wp_err_t store_staff_session_delete(store_t *s, const char *hash)
+{
+    return s->ops->staff_session_delete(s->impl, hash);
+}
+
+wp_err_t store_case_open(store_t *s, const json_t *c)
+{
+    return s->ops->case_open(s->impl, c);
+}
+
+wp_err_t store_case_get(store_t *s, const char *id, json_t **out)
+{
+    return s->ops->case_get(s->impl, id, out);
+}
+
+wp_err_t store_case_list(store_t *s, const char *person_number, const char *status, json_t **out)
+{
+    return s->ops->case_list(s->impl, person_number, status, out);
+}
+
+wp_err_t store_case_approve(store_t *s, const char *id, const char *approver, const char *code_hash,
+                            int64_t code_expires_at, int64_t not_before, int64_t now)
+{
+    return s->ops->case_approve(s->impl, id, approver, code_hash, code_expires_at, not_before, now);
+}
+
+wp_err_t store_case_redeem(store_t *s, const char *person_number, const char *code_hash,
+                           int64_t now, int max_attempts, json_t **out)
+{
+    return s->ops->case_redeem(s->impl, person_number, code_hash, now, max_attempts, out);
+}
+
+/* ---- issue 4: enrolment by diploma, mail queue */
+
+wp_err_t store_register_match(store_t *s, const char *person_number, const char *birthdate,
+                              const char *diploma_month, store_person_t *out)
+{
+    return s->ops->register_match(s->impl, person_number, birthdate, diploma_month, out);
+}
+
+wp_err_t store_register_withdrawn_count(store_t *s, size_t *count)
+{
+    return s->ops->register_withdrawn_count(s->impl, count);
+}
+
+wp_err_t store_flow_set_diploma(store_t *s, const char *id_hash, const char *person_key)
+{
+    return s->ops->flow_set_diploma(s->impl, id_hash, person_key);
+}
+
+wp_err_t store_flow_get_diploma(store_t *s, const char *id_hash, char **person_key)
+{
+    return s->ops->flow_get_diploma(s->impl, id_hash, person_key);
+}
+
+void store_mail_clear(store_mail_t *m)
+{
+    if (!m)
+        return;
+    free(m->sealed);
+    memset(m, 0, sizeof *m);
+}
+
+wp_err_t store_mail_put(store_t *s, const uint8_t *sealed, size_t sealed_len, int64_t now,
+                        int64_t *id)
+{
+    return s->ops->mail_put(s->impl, sealed, sealed_len, now, id);
+}
+
+wp_err_t store_mail_lease(store_t *s, int64_t now, int64_t lease_until, store_mail_t *out)
+{
+    return s->ops->mail_lease(s->impl, now, lease_until, out);
+}
+
+wp_err_t store_mail_delete(store_t *s, int64_t id)
+{
+    return s->ops->mail_delete(s->impl, id);
+}
+
+wp_err_t store_mail_retry(store_t *s, int64_t id, int attempts, int64_t next_at)
+{
+    return s->ops->mail_retry(s->impl, id, attempts, next_at);
+}
+
+wp_err_t store_mail_count(store_t *s, size_t *count)
+{
+    return s->ops->mail_count(s->impl, count);
+}
+
+/* ==== issue 3: tokens beyond the code ==== */
+
+void store_grant_clear(store_grant_t *g)
+{
+    if (!g)
+        return;
+    free(g->family);
+    free(g->client_id);
+    free(g->account_id);
+    free(g->scope);
+    free(g->acr);
+    free(g->sid);
+    free(g->code_hash);
+    memset(g, 0, sizeof *g);
+}
+
+wp_err_t store_grant_add(store_t *s, const store_grant_t *g)
+{
+    return s->ops->grant_add(s->impl, g);
+}
+
+wp_err_t store_grant_revoke(store_t *s, const char *family, int64_t now)
+{
+    return s->ops->grant_revoke(s->impl, family, now);
+}
+
+wp_err_t store_grant_revoke_code(store_t *s, const char *code_hash, int64_t now)
+{
+    return s->ops->grant_revoke_code(s->impl, code_hash, now);
+}
+
+wp_err_t store_access_add(store_t *s, const char *jti, const char *family, int64_t expires_at)
+{
+    return s->ops->access_add(s->impl, jti, family, expires_at);
+}
+
+wp_err_t store_access_check(store_t *s, const char *jti)
+{
+    return s->ops->access_check(s->impl, jti);
+}
+
+wp_err_t store_access_revoke(store_t *s, const char *jti, int64_t now)
+{
+    return s->ops->access_revoke(s->impl, jti, now);
+}
+
+wp_err_t store_refresh_add(store_t *s, const char *hash, const char *family, int64_t expires_at)
+{
+    return s->ops->refresh_add(s->impl, hash, family, expires_at);
+}
+
+wp_err_t store_refresh_rotate(store_t *s, const char *old_hash, const char *new_hash,
+                              int64_t new_expires_at, int64_t now, store_grant_t *out)
+{
+    return s->ops->refresh_rotate(s->impl, old_hash, new_hash, new_expires_at, now, out);
+}
+
+wp_err_t store_refresh_get(store_t *s, const char *hash, int64_t now, store_grant_t *out,
+                           int64_t *expires_at)
+{
+    return s->ops->refresh_get(s->impl, hash, now, out, expires_at);
+}
+
+wp_err_t store_assertion_jti_use(store_t *s, const char *client_id, const char *jti,
+                                 int64_t expires_at)
+{
+    return s->ops->assertion_jti_use(s->impl, client_id, jti, expires_at);
+}
+
+wp_err_t store_par_add(store_t *s, const char *hash, const char *client_id, const char *params,
+                       int64_t expires_at)
+{
+    return s->ops->par_add(s->impl, hash, client_id, params, expires_at);
+}
+
+wp_err_t store_par_take(store_t *s, const char *hash, const char *client_id, int64_t now,
+                        char **params)
+{
+    return s->ops->par_take(s->impl, hash, client_id, now, params);
+}
+
+wp_err_t store_session_client_add(store_t *s, const char *sid, const char *client_id,
+                                  const char *account_id, int64_t expires_at)
+{
+    return s->ops->session_client_add(s->impl, sid, client_id, account_id, expires_at);
+}
+
+wp_err_t store_session_clients_take(store_t *s, const char *sid, const char *account_id,
+                                    json_t **out)
+{
+    return s->ops->session_clients_take(s->impl, sid, account_id, out);
+}
+/* ==== end of issue 3 ==== */

@@ -72,7 +72,8 @@ void store_person_clear(store_person_t *p);
  * *count receives the number of rows stored. */
 typedef int (*store_person_iter_t)(void *ctx, store_person_t *row);
 wp_err_t store_register_import(store_t *s, store_person_iter_t next, void *ctx, size_t *count);
-/* The first register row of a person (names, birthdate, contact). WP_ERR_NOTFOUND. */
+/* The first register row of a person (names, birthdate, contact) that is not withdrawn
+ * (issue 4: rows that vanish from an import are kept, marked withdrawn). WP_ERR_NOTFOUND. */
 wp_err_t store_person_get(store_t *s, const char *person_number, store_person_t *out);
 
 /* ---- accounts and passkeys */
@@ -215,5 +216,189 @@ wp_err_t store_ratelimit_count(store_t *s, const char *key, int window_secs, int
                                int *count);
 /* Adds one failure to the window that contains now; *count receives the new count. */
 wp_err_t store_ratelimit_add(store_t *s, const char *key, int window_secs, int64_t now, int *count);
+
+/* ==== issue 5: audit log, account self-service, staff, recovery cases ==== */
+
+/* ---- audit log: append-only, each entry's hash covers the previous one (idp/audit.c) */
+/* Computes the hash of entry (an object with seq, at, event, actor, subject, details,
+ * prev) as lowercase hex into out[TOKEN_HASH_HEX_LEN + 1]. */
+typedef void (*store_audit_hash_t)(const json_t *entry, char *out);
+/* In one write transaction: reads the last entry's seq and hash, sets "seq" (last + 1)
+ * and "prev" (its hash, 64 zeros for the first) in entry (which must hold at, event,
+ * actor, subject (string or null) and details (object)), calls hash and inserts the
+ * entry, so two writers can never fork the chain. *seq (may be NULL) gets the new seq. */
+wp_err_t store_audit_append(store_t *s, json_t *entry, store_audit_hash_t hash, int64_t *seq);
+/* Entries with seq > after_seq, at most limit, oldest first (newest first when
+ * newest_first), optionally only of subject and/or event (NULL = any). *out is an array
+ * of objects {seq, at, event, actor, subject, details, prev, hash} (json_decref). */
+wp_err_t store_audit_list(store_t *s, const char *subject, const char *event, int64_t after_seq,
+                          int limit, int newest_first, json_t **out);
+
+/* ---- account self-service */
+/* Renames / removes a passkey of that account: WP_ERR_NOTFOUND when it is not theirs. */
+wp_err_t store_credential_rename(store_t *s, const char *account_id, const char *cred_id,
+                                 const char *name);
+wp_err_t store_credential_remove(store_t *s, const char *account_id, const char *cred_id);
+/* Deletes every session of the account; *ended (may be NULL) gets how many. */
+wp_err_t store_account_sessions_end(store_t *s, const char *account_id, int *ended);
+/* Deletes every passkey and session of the account, in one transaction (recovery). */
+wp_err_t store_account_reset(store_t *s, const char *account_id, int *removed);
+/* Register rows matching person_number, or else family_name (case-insensitive) and
+ * birthdate; an array of {person_number, family_name, given_names, birthdate,
+ * contact_email}, one per person, at most 20 (json_decref). */
+wp_err_t store_person_search(store_t *s, const char *person_number, const char *family_name,
+                             const char *birthdate, json_t **out);
+
+/* ---- support staff: {id, name, role, created_at}. Their passkeys and sessions live in
+ * their own tables: a staff passkey never signs a person in, and no person's passkey
+ * reaches the console. */
+wp_err_t store_staff_add(store_t *s, const json_t *staff);          /* WP_ERR_EXISTS */
+wp_err_t store_staff_get(store_t *s, const char *id, json_t **out); /* json_decref */
+/* cred->account_id names the staff member. */
+wp_err_t store_staff_credential_add(store_t *s, const store_credential_t *cred);
+/* Fills out (account_id = staff id); WP_ERR_NOTFOUND. */
+wp_err_t store_staff_credential_get(store_t *s, const char *cred_id, store_credential_t *out);
+/* As store_credential_touch, for a staff passkey. */
+wp_err_t store_staff_credential_touch(store_t *s, const char *cred_id, uint32_t old_count,
+                                      uint32_t new_count, int64_t now);
+wp_err_t store_staff_session_create(store_t *s, const char *hash, const char *staff_id, int64_t now,
+                                    int64_t expires_at);
+/* The staff member of a session seen within idle seconds and not past its end; moves its
+ * last-seen time to now. WP_ERR_NOTFOUND or WP_ERR_EXPIRED (then deleted). *staff_id
+ * (free). */
+wp_err_t store_staff_session_get(store_t *s, const char *hash, int64_t now, int idle,
+                                 char **staff_id);
+wp_err_t store_staff_session_delete(store_t *s, const char *hash);
+
+/* ---- recovery cases: {id, person_number, opened_by, reason, evidence (object),
+ * verified_call (0|1), status ("open", "approved", "redeemed", "locked"), approved_by,
+ * code_expires_at, not_before, attempts, created_at, updated_at}. */
+wp_err_t store_case_open(store_t *s, const json_t *c);
+wp_err_t store_case_get(store_t *s, const char *id, json_t **out);
+/* Cases of a person (NULL: all) with status (NULL: any), newest first, at most 50. */
+wp_err_t store_case_list(store_t *s, const char *person_number, const char *status, json_t **out);
+/* Approves an open case by approver with a new code: WP_ERR_NOTFOUND, WP_ERR_INVALID
+ * when approver opened the case (four eyes), WP_ERR_USED when it is no longer open.
+ * Any earlier approved case of the person is then void. */
+wp_err_t store_case_approve(store_t *s, const char *id, const char *approver, const char *code_hash,
+                            int64_t code_expires_at, int64_t not_before, int64_t now);
+/* Redeems the person's approved case with code_hash, atomically: WP_OK with *out (the
+ * case, now "redeemed"); WP_ERR_NOTFOUND (no approved case), WP_ERR_EXPIRED, WP_ERR_LIMIT
+ * (not_before not reached: *out is set so the time can be told), WP_ERR_INVALID (wrong
+ * code, counted; after max attempts the case becomes "locked" and WP_ERR_USED is
+ * returned). */
+wp_err_t store_case_redeem(store_t *s, const char *person_number, const char *code_hash,
+                           int64_t now, int max_attempts, json_t **out);
+/* ==== end of issue 5 ==== */
+
+/* ==== issue 4: enrolment by diploma, the mail queue, register withdrawal ==== */
+
+/* The register row of person_number that is not withdrawn, whose birthdate is birthdate
+ * (YYYY-MM-DD) and whose diploma_date lies in diploma_month (YYYY-MM). Fills out
+ * (store_person_clear) or returns WP_ERR_NOTFOUND. */
+wp_err_t store_register_match(store_t *s, const char *person_number, const char *birthdate,
+                              const char *diploma_month, store_person_t *out);
+/* Number of register rows marked withdrawn (rows that vanished from an import). */
+wp_err_t store_register_withdrawn_count(store_t *s, size_t *count);
+
+/* Remembers on a flow the keyed hash of the person number whose diploma form matched,
+ * so wrong codes in that flow count against that person. WP_ERR_NOTFOUND for no flow. */
+wp_err_t store_flow_set_diploma(store_t *s, const char *id_hash, const char *person_key);
+/* *person_key (free()) receives it, or NULL when the flow has none. */
+wp_err_t store_flow_get_diploma(store_t *s, const char *id_hash, char **person_key);
+
+/* ---- mail queue: sealed messages waiting for delivery (idp/mail.c). A message is
+ * leased to one sender at a time and deleted only after delivery. */
+typedef struct {
+    int64_t id;
+    uint8_t *sealed; /* seal_encrypt output of the recipient and the message */
+    size_t sealed_len;
+    int attempts;
+    int64_t created_at;
+} store_mail_t;
+
+void store_mail_clear(store_mail_t *m);
+/* Queues a message, due at once. *id (may be NULL) receives its id. */
+wp_err_t store_mail_put(store_t *s, const uint8_t *sealed, size_t sealed_len, int64_t now,
+                        int64_t *id);
+/* Takes the oldest due message (next attempt <= now) and moves its next attempt to
+ * lease_until, atomically, so no other sender takes it meanwhile. WP_ERR_NOTFOUND when
+ * none is due. Fills out (store_mail_clear). */
+wp_err_t store_mail_lease(store_t *s, int64_t now, int64_t lease_until, store_mail_t *out);
+/* Deletes a delivered (or abandoned) message. */
+wp_err_t store_mail_delete(store_t *s, int64_t id);
+/* Records a failed attempt: attempts and the time of the next one. */
+wp_err_t store_mail_retry(store_t *s, int64_t id, int attempts, int64_t next_at);
+/* Number of queued messages. */
+wp_err_t store_mail_count(store_t *s, size_t *count);
+/* ==== end of issue 4 ==== */
+
+/* ==== issue 3: tokens beyond the code ====
+ * A grant is everything issued from one authorization code: its access tokens and its
+ * chain ("family") of refresh tokens. Revoking the grant stops all of them. */
+typedef struct {
+    char *family; /* random id of the grant */
+    char *client_id;
+    char *account_id;
+    char *scope;
+    char *acr;
+    char *sid;       /* may be NULL */
+    char *code_hash; /* keyed hash of the code it came from, may be NULL */
+    int64_t auth_time;
+    int64_t expires_at; /* kept until then: the last expiry of any of its tokens */
+} store_grant_t;
+
+void store_grant_clear(store_grant_t *g);
+wp_err_t store_grant_add(store_t *s, const store_grant_t *g);
+/* Revokes the grant (WP_OK also when unknown or revoked already). */
+wp_err_t store_grant_revoke(store_t *s, const char *family, int64_t now);
+/* Revokes the grant issued from the code with that hash (a reused code). WP_OK also when
+ * no grant came from it. */
+wp_err_t store_grant_revoke_code(store_t *s, const char *code_hash, int64_t now);
+
+/* Records the jti of an access token of a grant, kept until its exp. */
+wp_err_t store_access_add(store_t *s, const char *jti, const char *family, int64_t expires_at);
+/* WP_OK when the access token is known and neither it nor its grant is revoked;
+ * WP_ERR_USED when revoked; WP_ERR_NOTFOUND when unknown. */
+wp_err_t store_access_check(store_t *s, const char *jti);
+/* Revokes one access token (WP_OK also when unknown). */
+wp_err_t store_access_revoke(store_t *s, const char *jti, int64_t now);
+
+/* Stores the keyed hash of a grant's first refresh token and moves the grant's
+ * expires_at to at least expires_at. */
+wp_err_t store_refresh_add(store_t *s, const char *hash, const char *family, int64_t expires_at);
+/* Rotation, atomically: marks the token old_hash used, stores new_hash in its family
+ * (expiring at new_expires_at) and returns the grant in *out (store_grant_clear).
+ * A token used before revokes its whole grant and gives WP_ERR_USED; WP_ERR_EXPIRED;
+ * WP_ERR_NOTFOUND for an unknown token or a revoked grant. */
+wp_err_t store_refresh_rotate(store_t *s, const char *old_hash, const char *new_hash,
+                              int64_t new_expires_at, int64_t now, store_grant_t *out);
+/* The grant of a usable (unused, unexpired, unrevoked) refresh token, without using it;
+ * *expires_at receives the token's own expiry. WP_ERR_NOTFOUND otherwise. */
+wp_err_t store_refresh_get(store_t *s, const char *hash, int64_t now, store_grant_t *out,
+                           int64_t *expires_at);
+
+/* Remembers a client assertion's jti until expires_at: WP_OK the first time,
+ * WP_ERR_USED when that client used that jti before. */
+wp_err_t store_assertion_jti_use(store_t *s, const char *client_id, const char *jti,
+                                 int64_t expires_at);
+
+/* Pushed authorization requests (RFC 9126): the validated parameters as JSON text under
+ * the keyed hash of the request_uri. take is single use: WP_ERR_NOTFOUND (also for
+ * another client's request), WP_ERR_EXPIRED; *params (free) on success. */
+wp_err_t store_par_add(store_t *s, const char *hash, const char *client_id, const char *params,
+                       int64_t expires_at);
+wp_err_t store_par_take(store_t *s, const char *hash, const char *client_id, int64_t now,
+                        char **params);
+
+/* Which clients got tokens in which session (for back-channel logout). add is
+ * idempotent per (sid, client_id). take returns and deletes, atomically, the rows of
+ * sid, or every row of account_id when sid is NULL, as an array of
+ * {"sid", "client_id", "account_id"} (json_decref). */
+wp_err_t store_session_client_add(store_t *s, const char *sid, const char *client_id,
+                                  const char *account_id, int64_t expires_at);
+wp_err_t store_session_clients_take(store_t *s, const char *sid, const char *account_id,
+                                    json_t **out);
+/* ==== end of issue 3 ==== */
 
 #endif

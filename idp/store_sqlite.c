@@ -143,11 +143,116 @@ static const char *const migrations[] = {
     ");",
     /* 2: OIDC completeness: refresh tokens, revocation, PAR, client-assertion jti (issue 3).
      * Slots 2-4 are filled by work in progress; none is empty in a release. */
-    "",
+    "CREATE TABLE grants ("
+    "  family TEXT PRIMARY KEY,"
+    "  client_id TEXT NOT NULL,"
+    "  account_id TEXT NOT NULL,"
+    "  scope TEXT NOT NULL,"
+    "  acr TEXT,"
+    "  sid TEXT,"
+    "  code_hash TEXT,"
+    "  auth_time INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER"
+    ");"
+    "CREATE INDEX grants_code ON grants (code_hash);"
+    "CREATE TABLE refresh_tokens ("
+    "  hash TEXT PRIMARY KEY,"
+    "  family TEXT NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  used_at INTEGER"
+    ");"
+    "CREATE INDEX refresh_tokens_family ON refresh_tokens (family);"
+    "CREATE TABLE access_tokens ("
+    "  jti TEXT PRIMARY KEY,"
+    "  family TEXT,"
+    "  expires_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER"
+    ");"
+    "CREATE TABLE assertion_jtis ("
+    "  client_id TEXT NOT NULL,"
+    "  jti TEXT NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (client_id, jti)"
+    ");"
+    "CREATE TABLE par_requests ("
+    "  hash TEXT PRIMARY KEY,"
+    "  client_id TEXT NOT NULL,"
+    "  params TEXT NOT NULL,"
+    "  expires_at INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE session_clients ("
+    "  sid TEXT NOT NULL,"
+    "  client_id TEXT NOT NULL,"
+    "  account_id TEXT NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (sid, client_id)"
+    ");"
+    "CREATE INDEX session_clients_account ON session_clients (account_id);",
     /* 3: enrolment by diploma: mail outbox, throttling, register withdrawal (issue 4) */
-    "",
+    "ALTER TABLE register ADD COLUMN withdrawn_at INTEGER;"
+    "ALTER TABLE register ADD COLUMN import_gen INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE flows ADD COLUMN diploma_key TEXT;"
+    "CREATE TABLE mail_queue ("
+    "  id INTEGER PRIMARY KEY,"
+    "  sealed BLOB NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  next_attempt_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX mail_queue_due ON mail_queue (next_attempt_at);",
     /* 4: staff, recovery cases, audit log (issue 5) */
-    "",
+    "CREATE TABLE audit_log ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  event TEXT NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  subject TEXT,"
+    "  details TEXT NOT NULL,"
+    "  prev_hash TEXT NOT NULL,"
+    "  hash TEXT NOT NULL"
+    ");"
+    "CREATE INDEX audit_subject ON audit_log (subject, event, seq);"
+    "CREATE TABLE staff ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  role TEXT NOT NULL CHECK (role IN ('support', 'supervisor')),"
+    "  created_at INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE staff_credentials ("
+    "  cred_id TEXT PRIMARY KEY,"
+    "  staff_id TEXT NOT NULL REFERENCES staff (id) ON DELETE CASCADE,"
+    "  public_key BLOB NOT NULL,"
+    "  alg INTEGER NOT NULL,"
+    "  sign_count INTEGER NOT NULL,"
+    "  backup_eligible INTEGER NOT NULL,"
+    "  backup_state INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  last_used_at INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE TABLE staff_sessions ("
+    "  hash TEXT PRIMARY KEY,"
+    "  staff_id TEXT NOT NULL REFERENCES staff (id) ON DELETE CASCADE,"
+    "  last_seen INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE recovery_cases ("
+    "  id TEXT PRIMARY KEY,"
+    "  person_number TEXT NOT NULL,"
+    "  opened_by TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  evidence TEXT NOT NULL,"
+    "  verified_call INTEGER NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  approved_by TEXT,"
+    "  code_hash TEXT,"
+    "  code_expires_at INTEGER,"
+    "  not_before INTEGER,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX recovery_cases_person ON recovery_cases (person_number, status);",
 };
 
 #define SQ_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -592,6 +697,13 @@ static wp_err_t sq_purge_expired(void *impl, int64_t now)
         "DELETE FROM sessions WHERE expires_at <= ?",
         "DELETE FROM authcodes WHERE expires_at <= ?",
         "DELETE FROM ratelimits WHERE window_start + window_secs <= ?",
+        /* issue 3 */
+        "DELETE FROM grants WHERE expires_at <= ?",
+        "DELETE FROM refresh_tokens WHERE expires_at <= ?",
+        "DELETE FROM access_tokens WHERE expires_at <= ?",
+        "DELETE FROM assertion_jtis WHERE expires_at <= ?",
+        "DELETE FROM par_requests WHERE expires_at <= ?",
+        "DELETE FROM session_clients WHERE expires_at <= ?",
     };
     sq_t *q = impl;
     sq_lock(q);
@@ -774,8 +886,10 @@ static int bind_text(sqlite3_stmt *st, int col, const char *v)
     return v ? sqlite3_bind_text(st, col, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, col);
 }
 
-/* Inserts one register row with the reusable statement st. */
-static wp_err_t insert_person(sq_t *q, sqlite3_stmt *st, const store_person_t *p)
+/* Binds one register row to st as ?1..?9 (the CSV columns in order) and ?10 (the import
+ * generation), steps it and resets it. *changes (may be NULL) gets the rows changed. */
+static wp_err_t step_person(sq_t *q, sqlite3_stmt *st, const store_person_t *p, int64_t gen,
+                            int *changes)
 {
     const char *v[] = {p->person_number, p->family_name,   p->given_names,
                        p->birthdate,     p->institution,   p->programme,
@@ -784,40 +898,66 @@ static wp_err_t insert_person(sq_t *q, sqlite3_stmt *st, const store_person_t *p
     for (int i = 0; s == SQLITE_OK && i < (int)(sizeof v / sizeof v[0]); i++)
         s = bind_text(st, i + 1, v[i]);
     if (s == SQLITE_OK)
+        s = sqlite3_bind_int64(st, 10, gen);
+    if (s == SQLITE_OK)
         s = sqlite3_step(st);
-    wp_err_t rc = s == SQLITE_DONE ? WP_OK : sq_error(q, s, "register insert");
+    wp_err_t rc = s == SQLITE_DONE ? WP_OK : sq_error(q, s, "register row");
+    if (changes)
+        *changes = rc == WP_OK ? sqlite3_changes(q->db) : 0;
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return rc;
 }
 
+/* One import is one generation: a row that is in the file again (same person, institution,
+ * programme and diploma date) is updated in place and un-withdrawn; a new row is
+ * inserted; rows of older generations that the file no longer holds are marked withdrawn,
+ * never deleted, so accounts keep their history. All in one transaction. */
 static wp_err_t sq_register_import(void *impl, store_person_iter_t next, void *ctx, size_t *count)
 {
     sq_t *q = impl;
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st = NULL, *upd = NULL, *ins = NULL;
     size_t n = 0;
+    int64_t gen = 0;
     sq_lock(q);
     wp_err_t rc = sq_begin(q);
     if (rc)
         goto out;
-    rc = sq_exec(q, NULL, "DELETE FROM register", "");
+    rc = sq_prep(q, &st, "SELECT coalesce(max(import_gen), 0) + 1 FROM register", "");
+    if (!rc)
+        rc = sq_row(q, st);
     if (rc)
         goto out;
-    rc = sq_prep(q, &st,
-                 "INSERT INTO register (person_number, family_name, given_names, birthdate,"
-                 " institution, programme, diploma_date, contact_email, preferred_language)"
-                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    gen = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    rc = sq_prep(q, &upd,
+                 "UPDATE register SET family_name = ?2, given_names = ?3, birthdate = ?4,"
+                 " contact_email = ?8, preferred_language = ?9, withdrawn_at = NULL,"
+                 " import_gen = ?10 WHERE id = (SELECT id FROM register WHERE person_number = ?1"
+                 " AND institution = ?5 AND programme = ?6 AND diploma_date = ?7"
+                 " AND import_gen <> ?10 ORDER BY id LIMIT 1)",
                  "");
+    if (!rc)
+        rc = sq_prep(q, &ins,
+                     "INSERT INTO register (person_number, family_name, given_names, birthdate,"
+                     " institution, programme, diploma_date, contact_email, preferred_language,"
+                     " import_gen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                     "");
     if (rc)
         goto out;
     for (;;) {
         store_person_t row;
+        int changed = 0;
         memset(&row, 0, sizeof row);
         int r = next(ctx, &row);
-        if (r > 0)
-            rc = insert_person(q, st, &row);
-        else if (r < 0)
+        if (r > 0) {
+            rc = step_person(q, upd, &row, gen, &changed);
+            if (!rc && changed == 0)
+                rc = step_person(q, ins, &row, gen, NULL);
+        } else if (r < 0) {
             rc = r >= WP_ERR_LIMIT ? (wp_err_t)r : WP_ERR;
+        }
         store_person_clear(&row);
         if (rc || r == 0)
             break;
@@ -825,11 +965,17 @@ static wp_err_t sq_register_import(void *impl, store_person_iter_t next, void *c
     }
     if (rc)
         goto out;
-    sqlite3_finalize(st);
-    st = NULL;
+    rc = sq_exec(q, NULL,
+                 "UPDATE register SET withdrawn_at = ? WHERE import_gen <> ?"
+                 " AND withdrawn_at IS NULL",
+                 "II", wp_now(), gen);
+    if (rc)
+        goto out;
     rc = sq_commit(q);
 out:
     sqlite3_finalize(st);
+    sqlite3_finalize(upd);
+    sqlite3_finalize(ins);
     if (rc)
         sq_rollback(q);
     sq_unlock(q);
@@ -850,7 +996,7 @@ static wp_err_t sq_person_get(void *impl, const char *person_number, store_perso
                           "SELECT person_number, family_name, given_names, birthdate,"
                           " institution, programme, diploma_date, contact_email,"
                           " preferred_language FROM register WHERE person_number = ?"
-                          " ORDER BY id LIMIT 1",
+                          " AND withdrawn_at IS NULL ORDER BY id LIMIT 1",
                           "t", person_number);
     if (rc)
         goto out;
@@ -1549,6 +1695,911 @@ out:
     return rc;
 }
 
+/* ==== issue 5: audit log, account self-service, staff, recovery cases ==== */
+
+/* Appends each remaining row of st to arr as an object keyed by column name; a column
+ * named "x_json" holds JSON text and becomes member "x" (null when absent or invalid).
+ * Returns WP_OK at the end of the rows. */
+static wp_err_t sq_rows_json(sq_t *q, sqlite3_stmt *st, json_t *arr)
+{
+    wp_err_t rc;
+    while ((rc = sq_row(q, st)) == WP_OK) {
+        json_t *o = json_object();
+        if (!o || json_array_append_new(arr, o))
+            return WP_ERR;
+        for (int i = 0; i < sqlite3_column_count(st); i++) {
+            const char *name = sqlite3_column_name(st, i);
+            size_t len = strlen(name);
+            json_t *v;
+            switch (sqlite3_column_type(st, i)) {
+            case SQLITE_NULL:
+                v = json_null();
+                break;
+            case SQLITE_INTEGER:
+                v = json_integer(sqlite3_column_int64(st, i));
+                break;
+            default:
+                if (len > 5 && strcmp(name + len - 5, "_json") == 0) {
+                    v = json_loads((const char *)sqlite3_column_text(st, i), 0, NULL);
+                    if (!v)
+                        v = json_null();
+                } else {
+                    v = json_string((const char *)sqlite3_column_text(st, i));
+                }
+            }
+            char key[64];
+            snprintf(key, sizeof key, "%.*s",
+                     (int)(len > 5 && strcmp(name + len - 5, "_json") == 0 ? len - 5 : len), name);
+            if (!v || json_object_set_new(o, key, v))
+                return WP_ERR;
+        }
+    }
+    return rc == WP_ERR_NOTFOUND ? WP_OK : rc;
+}
+
+/* Runs a prepared query into a new array *out (json_decref); finalizes st. */
+static wp_err_t sq_query_json(sq_t *q, sqlite3_stmt *st, wp_err_t rc, json_t **out)
+{
+    json_t *arr = json_array();
+    if (!rc && !arr)
+        rc = WP_ERR;
+    if (!rc)
+        rc = sq_rows_json(q, st, arr);
+    sqlite3_finalize(st);
+    if (!rc) {
+        *out = arr;
+        arr = NULL;
+    }
+    json_decref(arr);
+    return rc;
+}
+
+/* The first object of a query, or WP_ERR_NOTFOUND. */
+static wp_err_t sq_query_one(sq_t *q, sqlite3_stmt *st, wp_err_t rc, json_t **out)
+{
+    json_t *arr = NULL;
+    rc = sq_query_json(q, st, rc, &arr);
+    if (!rc && json_array_size(arr) == 0)
+        rc = WP_ERR_NOTFOUND;
+    if (!rc)
+        *out = json_incref(json_array_get(arr, 0));
+    json_decref(arr);
+    return rc;
+}
+
+/* ---- audit log */
+
+#define AUDIT_HASH_HEX 64
+#define AUDIT_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
+
+static wp_err_t sq_audit_append(void *impl, json_t *entry, store_audit_hash_t hash, int64_t *seq)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    char prev[AUDIT_HASH_HEX + 1] = AUDIT_GENESIS, h[AUDIT_HASH_HEX + 1];
+    int64_t next = 1;
+    char *details = NULL;
+    sq_lock(q);
+    wp_err_t rc = sq_begin(q);
+    if (!rc)
+        rc = sq_prep(q, &st, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", "");
+    if (!rc) {
+        rc = sq_row(q, st);
+        if (rc == WP_OK) {
+            next = sqlite3_column_int64(st, 0) + 1;
+            snprintf(prev, sizeof prev, "%s", (const char *)sqlite3_column_text(st, 1));
+        } else if (rc == WP_ERR_NOTFOUND) {
+            rc = WP_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc)
+        goto out;
+    if (json_object_set_new(entry, "seq", json_integer(next)) ||
+        json_object_set_new(entry, "prev", json_string(prev))) {
+        rc = WP_ERR;
+        goto out;
+    }
+    hash(entry, h);
+    details = json_dumps(json_object_get(entry, "details"), JSON_COMPACT | JSON_SORT_KEYS);
+    if (!details) {
+        rc = WP_ERR;
+        goto out;
+    }
+    rc = sq_exec(q, NULL,
+                 "INSERT INTO audit_log (seq, at, event, actor, subject, details, prev_hash, hash)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                 "IItttttt", next, (int64_t)json_integer_value(json_object_get(entry, "at")),
+                 json_string_value(json_object_get(entry, "event")),
+                 json_string_value(json_object_get(entry, "actor")),
+                 json_string_value(json_object_get(entry, "subject")), details, prev, h);
+    if (!rc)
+        rc = sq_commit(q);
+out:
+    if (rc)
+        sq_rollback(q);
+    sq_unlock(q);
+    free(details);
+    if (!rc && seq)
+        *seq = next;
+    return rc;
+}
+
+static wp_err_t sq_audit_list(void *impl, const char *subject, const char *event, int64_t after_seq,
+                              int limit, int newest_first, json_t **out)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    sq_lock(q);
+    wp_err_t rc =
+        sq_prep(q, &st,
+                newest_first ? "SELECT seq, at, event, actor, subject, details AS details_json,"
+                               " prev_hash AS prev, hash FROM audit_log WHERE seq > ?"
+                               " AND (?2 IS NULL OR subject = ?2) AND (?3 IS NULL OR event = ?3)"
+                               " ORDER BY seq DESC LIMIT ?4"
+                             : "SELECT seq, at, event, actor, subject, details AS details_json,"
+                               " prev_hash AS prev, hash FROM audit_log WHERE seq > ?"
+                               " AND (?2 IS NULL OR subject = ?2) AND (?3 IS NULL OR event = ?3)"
+                               " ORDER BY seq LIMIT ?4",
+                "Itti", after_seq, subject, event, limit);
+    rc = sq_query_json(q, st, rc, out);
+    sq_unlock(q);
+    return rc;
+}
+
+/* ---- account self-service */
+
+static wp_err_t sq_changed(sq_t *q, const char *sql, const char *types, const char *a,
+                           const char *b, const char *c)
+{
+    int changes = 0;
+    sq_lock(q);
+    wp_err_t rc =
+        c ? sq_exec(q, &changes, sql, types, a, b, c) : sq_exec(q, &changes, sql, types, a, b);
+    sq_unlock(q);
+    if (!rc && changes == 0)
+        rc = WP_ERR_NOTFOUND;
+    return rc;
+}
+
+static wp_err_t sq_credential_rename(void *impl, const char *account_id, const char *cred_id,
+                                     const char *name)
+{
+    return sq_changed(impl, "UPDATE credentials SET name = ? WHERE account_id = ? AND cred_id = ?",
+                      "ttt", name, account_id, cred_id);
+}
+
+static wp_err_t sq_credential_remove(void *impl, const char *account_id, const char *cred_id)
+{
+    return sq_changed(impl, "DELETE FROM credentials WHERE account_id = ? AND cred_id = ?", "tt",
+                      account_id, cred_id, NULL);
+}
+
+static wp_err_t sq_account_sessions_end(void *impl, const char *account_id, int *ended)
+{
+    sq_t *q = impl;
+    int changes = 0;
+    sq_lock(q);
+    wp_err_t rc =
+        sq_exec(q, &changes, "DELETE FROM sessions WHERE account_id = ?", "t", account_id);
+    sq_unlock(q);
+    if (!rc && ended)
+        *ended = changes;
+    return rc;
+}
+
+static wp_err_t sq_account_reset(void *impl, const char *account_id, int *removed)
+{
+    sq_t *q = impl;
+    int changes = 0;
+    sq_lock(q);
+    wp_err_t rc = sq_begin(q);
+    if (!rc)
+        rc = sq_exec(q, &changes, "DELETE FROM credentials WHERE account_id = ?", "t", account_id);
+    if (!rc)
+        rc = sq_exec(q, NULL, "DELETE FROM sessions WHERE account_id = ?", "t", account_id);
+    if (!rc)
+        rc = sq_commit(q);
+    if (rc)
+        sq_rollback(q);
+    sq_unlock(q);
+    if (!rc && removed)
+        *removed = changes;
+    return rc;
+}
+
+static wp_err_t sq_person_search(void *impl, const char *person_number, const char *family_name,
+                                 const char *birthdate, json_t **out)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st,
+                          "SELECT person_number, family_name, given_names, birthdate,"
+                          " contact_email FROM register WHERE id IN (SELECT min(id) FROM register"
+                          " WHERE person_number = ?1 OR (?1 IS NULL AND family_name = ?2"
+                          " COLLATE NOCASE AND birthdate = ?3) GROUP BY person_number)"
+                          " ORDER BY family_name, person_number LIMIT 20",
+                          "ttt", person_number, family_name, birthdate);
+    rc = sq_query_json(q, st, rc, out);
+    sq_unlock(q);
+    return rc;
+}
+
+/* ---- staff */
+
+static wp_err_t sq_staff_add(void *impl, const json_t *staff)
+{
+    sq_t *q = impl;
+    sq_lock(q);
+    wp_err_t rc =
+        sq_exec(q, NULL, "INSERT INTO staff (id, name, role, created_at) VALUES (?, ?, ?, ?)",
+                "tttI", json_string_value(json_object_get(staff, "id")),
+                json_string_value(json_object_get(staff, "name")),
+                json_string_value(json_object_get(staff, "role")),
+                (int64_t)json_integer_value(json_object_get(staff, "created_at")));
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_staff_get(void *impl, const char *id, json_t **out)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    sq_lock(q);
+    wp_err_t rc =
+        sq_prep(q, &st, "SELECT id, name, role, created_at FROM staff WHERE id = ?", "t", id);
+    rc = sq_query_one(q, st, rc, out);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_staff_credential_add(void *impl, const store_credential_t *c)
+{
+    sq_t *q = impl;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, NULL,
+                          "INSERT INTO staff_credentials (cred_id, staff_id, public_key, alg,"
+                          " sign_count, backup_eligible, backup_state, created_at)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                          "ttbiIiiI", c->cred_id, c->account_id, c->public_key, c->public_key_len,
+                          c->alg, (int64_t)c->sign_count, c->backup_eligible ? 1 : 0,
+                          c->backup_state ? 1 : 0, c->created_at);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_staff_credential_get(void *impl, const char *cred_id, store_credential_t *out)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    store_credential_t c;
+    memset(&c, 0, sizeof c);
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st,
+                          "SELECT cred_id, staff_id, public_key, alg, sign_count, backup_eligible,"
+                          " backup_state, NULL, NULL, NULL, created_at, last_used_at"
+                          " FROM staff_credentials WHERE cred_id = ?",
+                          "t", cred_id);
+    if (!rc)
+        rc = sq_row(q, st);
+    if (!rc)
+        rc = read_credential(st, &c);
+    if (!rc) {
+        *out = c;
+        memset(&c, 0, sizeof c);
+    }
+    store_credential_clear(&c);
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_staff_credential_touch(void *impl, const char *cred_id, uint32_t old_count,
+                                          uint32_t new_count, int64_t now)
+{
+    sq_t *q = impl;
+    int changes = 0;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, &changes,
+                          "UPDATE staff_credentials SET sign_count = ?, last_used_at = ?"
+                          " WHERE cred_id = ? AND sign_count = ?",
+                          "IItI", (int64_t)new_count, now, cred_id, (int64_t)old_count);
+    sq_unlock(q);
+    if (!rc && changes == 0)
+        rc = WP_ERR_USED;
+    return rc;
+}
+
+static wp_err_t sq_staff_session_create(void *impl, const char *hash, const char *staff_id,
+                                        int64_t now, int64_t expires_at)
+{
+    sq_t *q = impl;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, NULL,
+                          "INSERT INTO staff_sessions (hash, staff_id, last_seen, expires_at)"
+                          " VALUES (?, ?, ?, ?)",
+                          "ttII", hash, staff_id, now, expires_at);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_staff_session_get(void *impl, const char *hash, int64_t now, int idle,
+                                     char **staff_id)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    int bad = 0;
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st,
+                          "UPDATE staff_sessions SET last_seen = ?1 WHERE hash = ?2"
+                          " AND last_seen > ?1 - ?3 AND expires_at > ?1 RETURNING staff_id",
+                          "Iti", now, hash, idle);
+    if (!rc)
+        rc = sq_row(q, st);
+    if (!rc) {
+        char *id = col_str(st, 0, &bad);
+        rc = sq_finish(q, st);
+        if (!rc && (bad || !id))
+            rc = WP_ERR;
+        if (!rc)
+            *staff_id = id;
+        else
+            free(id);
+    } else if (rc == WP_ERR_NOTFOUND) {
+        int changes = 0;
+        if (sq_exec(q, &changes, "DELETE FROM staff_sessions WHERE hash = ?", "t", hash) == WP_OK &&
+            changes > 0)
+            rc = WP_ERR_EXPIRED;
+    }
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_staff_session_delete(void *impl, const char *hash)
+{
+    sq_t *q = impl;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, NULL, "DELETE FROM staff_sessions WHERE hash = ?", "t", hash);
+    sq_unlock(q);
+    return rc;
+}
+
+/* ---- recovery cases */
+
+#define CASE_COLS                                                                                  \
+    "id, person_number, opened_by, reason, evidence AS evidence_json, verified_call, status,"      \
+    " approved_by, code_expires_at, not_before, attempts, created_at, updated_at"
+
+static wp_err_t sq_case_open(void *impl, const json_t *c)
+{
+    sq_t *q = impl;
+    char *evidence = json_dumps(json_object_get(c, "evidence"), JSON_COMPACT | JSON_SORT_KEYS);
+    if (!evidence)
+        return WP_ERR_INVALID;
+    int64_t now = (int64_t)json_integer_value(json_object_get(c, "created_at"));
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, NULL,
+                          "INSERT INTO recovery_cases (id, person_number, opened_by, reason,"
+                          " evidence, verified_call, status, created_at, updated_at)"
+                          " VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+                          "tttttiII", json_string_value(json_object_get(c, "id")),
+                          json_string_value(json_object_get(c, "person_number")),
+                          json_string_value(json_object_get(c, "opened_by")),
+                          json_string_value(json_object_get(c, "reason")), evidence,
+                          json_is_true(json_object_get(c, "verified_call")) ? 1 : 0, now, now);
+    sq_unlock(q);
+    free(evidence);
+    return rc;
+}
+
+static wp_err_t sq_case_get(void *impl, const char *id, json_t **out)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st, "SELECT " CASE_COLS " FROM recovery_cases WHERE id = ?", "t", id);
+    rc = sq_query_one(q, st, rc, out);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_case_list(void *impl, const char *person_number, const char *status,
+                             json_t **out)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st,
+                          "SELECT " CASE_COLS " FROM recovery_cases WHERE"
+                          " (?1 IS NULL OR person_number = ?1) AND (?2 IS NULL OR status = ?2)"
+                          " ORDER BY created_at DESC, rowid DESC LIMIT 50",
+                          "tt", person_number, status);
+    rc = sq_query_json(q, st, rc, out);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_case_approve(void *impl, const char *id, const char *approver,
+                                const char *code_hash, int64_t code_expires_at, int64_t not_before,
+                                int64_t now)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    char *person = NULL;
+    int changes = 0, bad = 0;
+    sq_lock(q);
+    wp_err_t rc = sq_begin(q);
+    if (!rc)
+        rc = sq_prep(q, &st,
+                     "SELECT opened_by, status, person_number FROM recovery_cases WHERE id = ?",
+                     "t", id);
+    if (!rc)
+        rc = sq_row(q, st);
+    if (!rc) {
+        if (strcmp((const char *)sqlite3_column_text(st, 0), approver) == 0)
+            rc = WP_ERR_INVALID;
+        else if (strcmp((const char *)sqlite3_column_text(st, 1), "open") != 0)
+            rc = WP_ERR_USED;
+        else
+            person = col_str(st, 2, &bad);
+        if (!rc && bad)
+            rc = WP_ERR;
+    }
+    sqlite3_finalize(st);
+    if (!rc)
+        rc = sq_exec(q, NULL,
+                     "UPDATE recovery_cases SET status = 'void', updated_at = ? WHERE"
+                     " person_number = ? AND status = 'approved'",
+                     "It", now, person);
+    if (!rc)
+        rc =
+            sq_exec(q, &changes,
+                    "UPDATE recovery_cases SET status = 'approved', approved_by = ?,"
+                    " code_hash = ?, code_expires_at = ?, not_before = ?, attempts = 0,"
+                    " updated_at = ? WHERE id = ? AND status = 'open' AND opened_by <> ?",
+                    "ttIIItt", approver, code_hash, code_expires_at, not_before, now, id, approver);
+    if (!rc && changes != 1)
+        rc = WP_ERR_USED;
+    if (!rc)
+        rc = sq_commit(q);
+    if (rc)
+        sq_rollback(q);
+    sq_unlock(q);
+    free(person);
+    return rc;
+}
+
+static wp_err_t sq_case_redeem(void *impl, const char *person_number, const char *code_hash,
+                               int64_t now, int max_attempts, json_t **out)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    json_t *c = NULL;
+    char *stored = NULL;
+    int bad = 0;
+    sq_lock(q);
+    wp_err_t rc = sq_begin(q);
+    if (!rc)
+        rc = sq_prep(q, &st,
+                     "SELECT " CASE_COLS ", code_hash FROM recovery_cases WHERE person_number = ?"
+                     " AND status = 'approved' ORDER BY updated_at DESC LIMIT 1",
+                     "t", person_number);
+    if (!rc)
+        rc = sq_row(q, st);
+    if (!rc) {
+        stored = col_str(st, 13, &bad);
+        sqlite3_reset(st);
+        json_t *arr = json_array();
+        rc = arr ? sq_rows_json(q, st, arr) : WP_ERR;
+        c = json_incref(json_array_get(arr, 0));
+        json_decref(arr);
+        if (!rc && (bad || !c || !stored))
+            rc = WP_ERR;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc)
+        goto out;
+    json_object_del(c, "code_hash");
+    const char *id = json_string_value(json_object_get(c, "id"));
+    if (json_integer_value(json_object_get(c, "code_expires_at")) <= now) {
+        rc = WP_ERR_EXPIRED;
+    } else if (strlen(stored) != strlen(code_hash) ||
+               sodium_memcmp(stored, code_hash, strlen(stored)) != 0) {
+        int attempts = (int)json_integer_value(json_object_get(c, "attempts")) + 1;
+        rc = sq_exec(q, NULL,
+                     "UPDATE recovery_cases SET attempts = ?, status = ?, updated_at = ?"
+                     " WHERE id = ?",
+                     "itIt", attempts, attempts >= max_attempts ? "locked" : "approved", now, id);
+        if (!rc)
+            rc = attempts >= max_attempts ? WP_ERR_USED : WP_ERR_INVALID;
+    } else if (json_integer_value(json_object_get(c, "not_before")) > now) {
+        rc = WP_ERR_LIMIT;
+    } else {
+        rc = sq_exec(q, NULL,
+                     "UPDATE recovery_cases SET status = 'redeemed', code_hash = NULL,"
+                     " updated_at = ? WHERE id = ?",
+                     "It", now, id);
+        if (!rc)
+            json_object_set_new(c, "status", json_string("redeemed"));
+    }
+    if (rc == WP_OK || rc == WP_ERR_INVALID || rc == WP_ERR_USED || rc == WP_ERR_LIMIT ||
+        rc == WP_ERR_EXPIRED) {
+        wp_err_t crc = sq_commit(q);
+        if (crc)
+            rc = crc;
+    }
+out:
+    sq_rollback(q);
+    sq_unlock(q);
+    free(stored);
+    if (rc == WP_OK || rc == WP_ERR_LIMIT) {
+        *out = c;
+        c = NULL;
+    }
+    json_decref(c);
+    return rc;
+}
+/* ==== end of issue 5 ==== */
+
+/* ==== issue 3: grants, refresh and access tokens, assertion jtis, PAR, session clients */
+
+static wp_err_t sq_grant_add(void *impl, const store_grant_t *g)
+{
+    sq_t *q = impl;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, NULL,
+                          "INSERT INTO grants (family, client_id, account_id, scope, acr, sid,"
+                          " code_hash, auth_time, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          "tttttttII", g->family, g->client_id, g->account_id, g->scope, g->acr,
+                          g->sid, g->code_hash, g->auth_time, g->expires_at);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_grant_revoke(void *impl, const char *family, int64_t now)
+{
+    sq_t *q = impl;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, NULL,
+                          "UPDATE grants SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL",
+                          "It", now, family);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_grant_revoke_code(void *impl, const char *code_hash, int64_t now)
+{
+    sq_t *q = impl;
+    sq_lock(q);
+    wp_err_t rc =
+        sq_exec(q, NULL,
+                "UPDATE grants SET revoked_at = ? WHERE code_hash = ? AND revoked_at IS NULL",
+                "It", now, code_hash);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_access_add(void *impl, const char *jti, const char *family, int64_t expires_at)
+{
+    sq_t *q = impl;
+    sq_lock(q);
+    wp_err_t rc =
+        sq_exec(q, NULL, "INSERT INTO access_tokens (jti, family, expires_at) VALUES (?, ?, ?)",
+                "ttI", jti, family, expires_at);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_access_check(void *impl, const char *jti)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st,
+                          "SELECT a.revoked_at IS NOT NULL OR g.revoked_at IS NOT NULL"
+                          " FROM access_tokens a LEFT JOIN grants g ON g.family = a.family"
+                          " WHERE a.jti = ?",
+                          "t", jti);
+    if (!rc)
+        rc = sq_row(q, st);
+    if (!rc && sqlite3_column_int(st, 0))
+        rc = WP_ERR_USED;
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_access_revoke(void *impl, const char *jti, int64_t now)
+{
+    sq_t *q = impl;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(
+        q, NULL, "UPDATE access_tokens SET revoked_at = ? WHERE jti = ? AND revoked_at IS NULL",
+        "It", now, jti);
+    sq_unlock(q);
+    return rc;
+}
+
+/* Inserts a refresh token and stretches its grant's lifetime; lock held. */
+static wp_err_t refresh_insert(sq_t *q, const char *hash, const char *family, int64_t expires_at)
+{
+    wp_err_t rc = sq_exec(q, NULL,
+                          "INSERT INTO refresh_tokens (hash, family, expires_at) VALUES (?, ?, ?)",
+                          "ttI", hash, family, expires_at);
+    if (!rc)
+        rc = sq_exec(q, NULL, "UPDATE grants SET expires_at = MAX(expires_at, ?) WHERE family = ?",
+                     "It", expires_at, family);
+    return rc;
+}
+
+static wp_err_t sq_refresh_add(void *impl, const char *hash, const char *family, int64_t expires_at)
+{
+    sq_t *q = impl;
+    sq_lock(q);
+    wp_err_t rc = sq_begin(q);
+    if (!rc)
+        rc = refresh_insert(q, hash, family, expires_at);
+    if (!rc)
+        rc = sq_commit(q);
+    if (rc)
+        sq_rollback(q);
+    sq_unlock(q);
+    return rc;
+}
+
+#define GRANT_COLUMNS                                                                              \
+    " g.family, g.client_id, g.account_id, g.scope, g.acr, g.sid, g.code_hash, g.auth_time,"      \
+    " g.expires_at, g.revoked_at IS NOT NULL, r.used_at IS NOT NULL, r.expires_at"
+
+/* Reads GRANT_COLUMNS (from column 0) into *g; 0 or -1 when out of memory. */
+static int read_grant(sqlite3_stmt *st, store_grant_t *g)
+{
+    int bad = 0;
+    g->family = col_str(st, 0, &bad);
+    g->client_id = col_str(st, 1, &bad);
+    g->account_id = col_str(st, 2, &bad);
+    g->scope = col_str(st, 3, &bad);
+    g->acr = col_str(st, 4, &bad);
+    g->sid = col_str(st, 5, &bad);
+    g->code_hash = col_str(st, 6, &bad);
+    g->auth_time = sqlite3_column_int64(st, 7);
+    g->expires_at = sqlite3_column_int64(st, 8);
+    return bad || !g->family || !g->client_id || !g->account_id || !g->scope ? -1 : 0;
+}
+
+/* Looks a refresh token up with its grant (lock held): *used, *revoked and *expires_at
+ * of the token; WP_ERR_NOTFOUND when unknown. */
+static wp_err_t refresh_lookup(sq_t *q, const char *hash, store_grant_t *g, int *used,
+                               int *revoked, int64_t *expires_at)
+{
+    sqlite3_stmt *st = NULL;
+    wp_err_t rc = sq_prep(q, &st,
+                          "SELECT" GRANT_COLUMNS " FROM refresh_tokens r JOIN grants g"
+                          " ON g.family = r.family WHERE r.hash = ?",
+                          "t", hash);
+    if (!rc)
+        rc = sq_row(q, st);
+    if (!rc && read_grant(st, g) != 0)
+        rc = WP_ERR;
+    if (!rc) {
+        *revoked = sqlite3_column_int(st, 9);
+        *used = sqlite3_column_int(st, 10);
+        *expires_at = sqlite3_column_int64(st, 11);
+    }
+    sqlite3_finalize(st);
+    if (rc)
+        store_grant_clear(g);
+    return rc;
+}
+
+static wp_err_t sq_refresh_rotate(void *impl, const char *old_hash, const char *new_hash,
+                                  int64_t new_expires_at, int64_t now, store_grant_t *out)
+{
+    sq_t *q = impl;
+    store_grant_t g;
+    int used = 0, revoked = 0, changes = 0;
+    int64_t exp = 0;
+    memset(&g, 0, sizeof g);
+    sq_lock(q);
+    wp_err_t rc = sq_begin(q);
+    if (rc)
+        goto out;
+    rc = refresh_lookup(q, old_hash, &g, &used, &revoked, &exp);
+    if (rc)
+        goto out;
+    if (revoked) {
+        rc = WP_ERR_NOTFOUND;
+        goto out;
+    }
+    if (used) {
+        /* A rotated token came back: someone holds a copy. End the whole grant. */
+        rc = sq_exec(q, NULL, "UPDATE grants SET revoked_at = ? WHERE family = ?", "It", now,
+                     g.family);
+        if (!rc)
+            rc = sq_commit(q);
+        if (!rc)
+            rc = WP_ERR_USED;
+        goto out;
+    }
+    if (exp <= now) {
+        rc = WP_ERR_EXPIRED;
+        goto out;
+    }
+    rc = sq_exec(q, &changes,
+                 "UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL", "It",
+                 now, old_hash);
+    if (!rc && changes != 1)
+        rc = WP_ERR_USED;
+    if (!rc)
+        rc = refresh_insert(q, new_hash, g.family, new_expires_at);
+    if (!rc)
+        rc = sq_commit(q);
+    if (rc)
+        goto out;
+    *out = g;
+    memset(&g, 0, sizeof g);
+out:
+    sq_rollback(q);
+    sq_unlock(q);
+    store_grant_clear(&g);
+    return rc;
+}
+
+static wp_err_t sq_refresh_get(void *impl, const char *hash, int64_t now, store_grant_t *out,
+                               int64_t *expires_at)
+{
+    sq_t *q = impl;
+    store_grant_t g;
+    int used = 0, revoked = 0;
+    int64_t exp = 0;
+    memset(&g, 0, sizeof g);
+    sq_lock(q);
+    wp_err_t rc = refresh_lookup(q, hash, &g, &used, &revoked, &exp);
+    sq_unlock(q);
+    if (!rc && (used || revoked || exp <= now))
+        rc = WP_ERR_NOTFOUND;
+    if (!rc) {
+        *out = g;
+        *expires_at = exp;
+        memset(&g, 0, sizeof g);
+    }
+    store_grant_clear(&g);
+    return rc;
+}
+
+static wp_err_t sq_assertion_jti_use(void *impl, const char *client_id, const char *jti,
+                                     int64_t expires_at)
+{
+    sq_t *q = impl;
+    int changes = 0;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, &changes,
+                          "INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES (?, ?, ?)"
+                          " ON CONFLICT (client_id, jti) DO NOTHING",
+                          "ttI", client_id, jti, expires_at);
+    sq_unlock(q);
+    if (!rc && changes != 1)
+        rc = WP_ERR_USED;
+    return rc;
+}
+
+static wp_err_t sq_par_add(void *impl, const char *hash, const char *client_id, const char *params,
+                           int64_t expires_at)
+{
+    sq_t *q = impl;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(
+        q, NULL, "INSERT INTO par_requests (hash, client_id, params, expires_at) VALUES (?, ?, ?, ?)",
+        "tttI", hash, client_id, params, expires_at);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_par_take(void *impl, const char *hash, const char *client_id, int64_t now,
+                            char **params)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    char *text = NULL;
+    int bad = 0;
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st,
+                          "DELETE FROM par_requests WHERE hash = ? AND client_id = ?"
+                          " RETURNING params, expires_at",
+                          "tt", hash, client_id);
+    if (!rc)
+        rc = sq_row(q, st);
+    if (!rc) {
+        text = col_str(st, 0, &bad);
+        if (sqlite3_column_int64(st, 1) <= now)
+            rc = WP_ERR_EXPIRED;
+        else if (bad || !text)
+            rc = WP_ERR;
+    }
+    if (!rc || rc == WP_ERR_EXPIRED) {
+        wp_err_t frc = sq_finish(q, st);
+        if (frc)
+            rc = frc;
+    }
+    if (!rc) {
+        *params = text;
+        text = NULL;
+    }
+    free(text);
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_session_client_add(void *impl, const char *sid, const char *client_id,
+                                      const char *account_id, int64_t expires_at)
+{
+    sq_t *q = impl;
+    sq_lock(q);
+    wp_err_t rc =
+        sq_exec(q, NULL,
+                "INSERT INTO session_clients (sid, client_id, account_id, expires_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (sid, client_id)"
+                " DO UPDATE SET expires_at = MAX(expires_at, excluded.expires_at)",
+                "tttI", sid, client_id, account_id, expires_at);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_session_clients_take(void *impl, const char *sid, const char *account_id,
+                                        json_t **out)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    json_t *arr = json_array();
+    wp_err_t rc = arr ? WP_OK : WP_ERR;
+    sq_lock(q);
+    if (!rc && sid)
+        rc = sq_prep(q, &st,
+                     "DELETE FROM session_clients WHERE sid = ? AND account_id = ?"
+                     " RETURNING sid, client_id, account_id",
+                     "tt", sid, account_id);
+    else if (!rc)
+        rc = sq_prep(q, &st,
+                     "DELETE FROM session_clients WHERE account_id = ?"
+                     " RETURNING sid, client_id, account_id",
+                     "t", account_id);
+    while (!rc && (rc = sq_row(q, st)) == WP_OK) {
+        json_t *row = json_pack("{s:s?, s:s?, s:s?}", "sid", sqlite3_column_text(st, 0),
+                                "client_id", sqlite3_column_text(st, 1), "account_id",
+                                sqlite3_column_text(st, 2));
+        if (!row || json_array_append_new(arr, row))
+            rc = WP_ERR;
+    }
+    if (rc == WP_ERR_NOTFOUND)
+        rc = WP_OK;
+    if (!rc) {
+        *out = arr;
+        arr = NULL;
+    }
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    json_decref(arr);
+    return rc;
+}
+/* ==== end of issue 3 ==== */
+
+/* ---- issue 4: enrolment by diploma, mail queue (defined at the end of this file) */
+static wp_err_t sq_register_match(void *impl, const char *person_number, const char *birthdate,
+                                  const char *diploma_month, store_person_t *out);
+static wp_err_t sq_register_withdrawn_count(void *impl, size_t *count);
+static wp_err_t sq_flow_set_diploma(void *impl, const char *id_hash, const char *person_key);
+static wp_err_t sq_flow_get_diploma(void *impl, const char *id_hash, char **person_key);
+static wp_err_t sq_mail_put(void *impl, const uint8_t *sealed, size_t sealed_len, int64_t now,
+                            int64_t *id);
+static wp_err_t sq_mail_lease(void *impl, int64_t now, int64_t lease_until, store_mail_t *out);
+static wp_err_t sq_mail_delete(void *impl, int64_t id);
+static wp_err_t sq_mail_retry(void *impl, int64_t id, int attempts, int64_t next_at);
+static wp_err_t sq_mail_count(void *impl, size_t *count);
+
 const store_ops_t store_sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1586,4 +2637,233 @@ const store_ops_t store_sqlite_ops = {
     .authcode_take = sq_authcode_take,
     .ratelimit_count = sq_ratelimit_count,
     .ratelimit_add = sq_ratelimit_add,
+    /* issue 4 */
+    .register_match = sq_register_match,
+    .register_withdrawn_count = sq_register_withdrawn_count,
+    .flow_set_diploma = sq_flow_set_diploma,
+    .flow_get_diploma = sq_flow_get_diploma,
+    .mail_put = sq_mail_put,
+    .mail_lease = sq_mail_lease,
+    .mail_delete = sq_mail_delete,
+    .mail_retry = sq_mail_retry,
+    .mail_count = sq_mail_count,
+    /* issue 5 */
+    .audit_append = sq_audit_append,
+    .audit_list = sq_audit_list,
+    .credential_rename = sq_credential_rename,
+    .credential_remove = sq_credential_remove,
+    .account_sessions_end = sq_account_sessions_end,
+    .account_reset = sq_account_reset,
+    .person_search = sq_person_search,
+    .staff_add = sq_staff_add,
+    .staff_get = sq_staff_get,
+    .staff_credential_add = sq_staff_credential_add,
+    .staff_credential_get = sq_staff_credential_get,
+    .staff_credential_touch = sq_staff_credential_touch,
+    .staff_session_create = sq_staff_session_create,
+    .staff_session_get = sq_staff_session_get,
+    .staff_session_delete = sq_staff_session_delete,
+    .case_open = sq_case_open,
+    .case_get = sq_case_get,
+    .case_list = sq_case_list,
+    .case_approve = sq_case_approve,
+    .case_redeem = sq_case_redeem,
+    /* issue 3 */
+    .grant_add = sq_grant_add,
+    .grant_revoke = sq_grant_revoke,
+    .grant_revoke_code = sq_grant_revoke_code,
+    .access_add = sq_access_add,
+    .access_check = sq_access_check,
+    .access_revoke = sq_access_revoke,
+    .refresh_add = sq_refresh_add,
+    .refresh_rotate = sq_refresh_rotate,
+    .refresh_get = sq_refresh_get,
+    .assertion_jti_use = sq_assertion_jti_use,
+    .par_add = sq_par_add,
+    .par_take = sq_par_take,
+    .session_client_add = sq_session_client_add,
+    .session_clients_take = sq_session_clients_take,
 };
+
+/* ---- issue 4: enrolment by diploma, mail queue */
+
+static wp_err_t sq_register_match(void *impl, const char *person_number, const char *birthdate,
+                                  const char *diploma_month, store_person_t *out)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    store_person_t p;
+    int bad = 0;
+    memset(&p, 0, sizeof p);
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st,
+                          "SELECT person_number, family_name, given_names, birthdate,"
+                          " institution, programme, diploma_date, contact_email,"
+                          " preferred_language FROM register WHERE person_number = ?"
+                          " AND birthdate = ? AND substr(diploma_date, 1, 7) = ?"
+                          " AND withdrawn_at IS NULL ORDER BY id LIMIT 1",
+                          "ttt", person_number, birthdate, diploma_month);
+    if (!rc)
+        rc = sq_row(q, st);
+    if (rc)
+        goto out;
+    p.person_number = col_str(st, 0, &bad);
+    p.family_name = col_str(st, 1, &bad);
+    p.given_names = col_str(st, 2, &bad);
+    p.birthdate = col_str(st, 3, &bad);
+    p.institution = col_str(st, 4, &bad);
+    p.programme = col_str(st, 5, &bad);
+    p.diploma_date = col_str(st, 6, &bad);
+    p.contact_email = col_str(st, 7, &bad);
+    p.preferred_language = col_str(st, 8, &bad);
+    if (bad) {
+        rc = WP_ERR;
+        goto out;
+    }
+    *out = p;
+    memset(&p, 0, sizeof p);
+out:
+    store_person_clear(&p);
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    return rc;
+}
+
+/* Runs a one-row count query into *count. */
+static wp_err_t count_query(sq_t *q, const char *sql, size_t *count)
+{
+    sqlite3_stmt *st = NULL;
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st, sql, "");
+    if (!rc)
+        rc = sq_row(q, st);
+    if (!rc)
+        *count = (size_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_register_withdrawn_count(void *impl, size_t *count)
+{
+    return count_query(impl, "SELECT count(*) FROM register WHERE withdrawn_at IS NOT NULL",
+                       count);
+}
+
+static wp_err_t sq_flow_set_diploma(void *impl, const char *id_hash, const char *person_key)
+{
+    sq_t *q = impl;
+    int changes = 0;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, &changes, "UPDATE flows SET diploma_key = ? WHERE id_hash = ?", "tt",
+                          person_key, id_hash);
+    sq_unlock(q);
+    if (!rc && changes == 0)
+        rc = WP_ERR_NOTFOUND;
+    return rc;
+}
+
+static wp_err_t sq_flow_get_diploma(void *impl, const char *id_hash, char **person_key)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    int bad = 0;
+    char *key = NULL;
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st, "SELECT diploma_key FROM flows WHERE id_hash = ?", "t", id_hash);
+    if (!rc)
+        rc = sq_row(q, st);
+    if (!rc) {
+        key = col_str(st, 0, &bad);
+        if (bad)
+            rc = WP_ERR;
+    }
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    if (rc) {
+        free(key);
+        return rc;
+    }
+    *person_key = key;
+    return WP_OK;
+}
+
+static wp_err_t sq_mail_put(void *impl, const uint8_t *sealed, size_t sealed_len, int64_t now,
+                            int64_t *id)
+{
+    sq_t *q = impl;
+    if (!sealed || sealed_len == 0)
+        return WP_ERR_INVALID;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, NULL,
+                          "INSERT INTO mail_queue (sealed, attempts, created_at, next_attempt_at)"
+                          " VALUES (?, 0, ?, ?)",
+                          "bII", (const void *)sealed, sealed_len, now, now);
+    if (!rc && id)
+        *id = sqlite3_last_insert_rowid(q->db);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_mail_lease(void *impl, int64_t now, int64_t lease_until, store_mail_t *out)
+{
+    sq_t *q = impl;
+    sqlite3_stmt *st = NULL;
+    store_mail_t m;
+    int bad = 0;
+    memset(&m, 0, sizeof m);
+    sq_lock(q);
+    wp_err_t rc = sq_prep(q, &st,
+                          "UPDATE mail_queue SET next_attempt_at = ?2 WHERE id = (SELECT id FROM"
+                          " mail_queue WHERE next_attempt_at <= ?1 ORDER BY next_attempt_at, id"
+                          " LIMIT 1) RETURNING id, sealed, attempts, created_at",
+                          "II", now, lease_until);
+    if (!rc)
+        rc = sq_row(q, st);
+    if (rc)
+        goto out;
+    m.id = sqlite3_column_int64(st, 0);
+    m.sealed = col_blob(st, 1, &m.sealed_len, &bad);
+    m.attempts = sqlite3_column_int(st, 2);
+    m.created_at = sqlite3_column_int64(st, 3);
+    rc = sq_finish(q, st);
+    if (!rc && (bad || !m.sealed))
+        rc = WP_ERR;
+    if (rc)
+        goto out;
+    *out = m;
+    memset(&m, 0, sizeof m);
+out:
+    store_mail_clear(&m);
+    sqlite3_finalize(st);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_mail_delete(void *impl, int64_t id)
+{
+    sq_t *q = impl;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, NULL, "DELETE FROM mail_queue WHERE id = ?", "I", id);
+    sq_unlock(q);
+    return rc;
+}
+
+static wp_err_t sq_mail_retry(void *impl, int64_t id, int attempts, int64_t next_at)
+{
+    sq_t *q = impl;
+    int changes = 0;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, &changes,
+                          "UPDATE mail_queue SET attempts = ?, next_attempt_at = ? WHERE id = ?",
+                          "iII", attempts, next_at, id);
+    sq_unlock(q);
+    if (!rc && changes == 0)
+        rc = WP_ERR_NOTFOUND;
+    return rc;
+}
+
+static wp_err_t sq_mail_count(void *impl, size_t *count)
+{
+    return count_query(impl, "SELECT count(*) FROM mail_queue", count);
+}

@@ -7,6 +7,8 @@
 
 #include "crypto/b64url.h"
 #include "crypto/token.h"
+#include "idp/page_enrol_diploma.h"
+#include "idp/audit.h"
 #include "idp/flow.h"
 #include "idp/render.h"
 #include "idp/router.h"
@@ -87,6 +89,23 @@ static void user_handle(const app_t *app, const char *person_number, char out[64
     char *b = b64url_encode((const uint8_t *)hex, 32);
     snprintf(out, 64, "%s", b ? b : "");
     free(b);
+}
+
+/* Issue 5: one audit entry for a passkey event of a person (pseudonymous subject), with
+ * the start of the credential id and, for a sign-in, the client asking. */
+static void audit_passkey_event(http_req_t *req, const char *event, const char *person_number,
+                                const char *cred_id, const store_flow_t *flow)
+{
+    char subject[AUDIT_SUBJECT_MAX];
+    audit_person_subject(req->app->hash_key, person_number, subject);
+    json_t *details =
+        json_pack("{s:s%}", "credential", cred_id, strlen(cred_id) < 12 ? strlen(cred_id) : 12);
+    json_t *request = flow && flow->request ? json_loads(flow->request, 0, NULL) : NULL;
+    const char *client = json_string_value(json_object_get(request, "client_id"));
+    if (details && client)
+        json_object_set_new(details, "client", json_string(client));
+    json_decref(request);
+    audit_record(req->app->store, event, "person", subject, details);
 }
 
 static void next_url(http_resp_t *resp, const char *id)
@@ -199,8 +218,18 @@ void webauthn_register_verify_handle(http_req_t *req, http_resp_t *resp)
         goto out;
     }
     atomic_fetch_add(&req->app->metrics.enrolments, 1);
+    audit_passkey_event(req, "passkey_registered", flow.person_number, reg.cred_id,
+                        NULL);                                        /* issue 5 */
+    enrol_diploma_passkey_added(req, flow.person_number, account_id); /* issue 4: notice mail */
     WP_LOG_INFO("passkey registered (alg %d, attestation %s)", reg.alg, reg.attestation_fmt);
-    next_url(resp, id);
+    /* Issue 5: a flow made by /account ("add a passkey") has no client; it returns there. */
+    json_t *request = json_loads(flow.request ? flow.request : "", 0, NULL);
+    const char *back = json_string_value(json_object_get(request, "return_to"));
+    if (back && strncmp(back, "/account", 8) == 0)
+        http_resp_json(resp, 200, json_pack("{s:s}", "next", back));
+    else
+        next_url(resp, id);
+    json_decref(request);
 out:
     free(challenge);
     free(account_id);
@@ -289,6 +318,7 @@ void webauthn_login_verify_handle(http_req_t *req, http_resp_t *resp)
         http_resp_json_error(resp, 500, "server_error", "Could not start the session.");
         goto out;
     }
+    audit_passkey_event(req, "signin", account.person_number, stored.cred_id, &flow); /* issue 5 */
     next_url(resp, id);
 out:
     free(challenge);

@@ -72,42 +72,108 @@
     });
   }
 
-  function run(box, button) {
+  /* The ceremony of box: options, then the browser's passkey dialog (or, with
+   * mediation "conditional", the passkey in the autofill of the username field),
+   * then verify and go on. signal aborts a waiting conditional request. */
+  function run(box, button, mediation, signal) {
     var flow = box.getAttribute("data-flow");
     var kind = box.getAttribute("data-ceremony");
     var status = box.querySelector("[data-status]");
+    var quiet = mediation === "conditional", picked = false;
     function say(text) { status.textContent = text; }
-    button.disabled = true;
-    say(box.getAttribute("data-msg-wait"));
+    if (!quiet) {
+      button.disabled = true;
+      say(box.getAttribute("data-msg-wait"));
+    }
     var base = "/webauthn/" + kind + "/";
-    post(base + "options", { flow: flow }).then(function (opts) {
-      return kind === "register"
-        ? navigator.credentials.create({ publicKey: creationOptions(opts.publicKey) })
-        : navigator.credentials.get({ publicKey: requestOptions(opts.publicKey) });
+    var sent = post(base + "options", { flow: flow });
+    box.wpOptions = sent.catch(function () {}); /* the next ceremony waits for it */
+    return sent.then(function (opts) {
+      if (kind === "register")
+        return navigator.credentials.create({ publicKey: creationOptions(opts.publicKey) });
+      var req = { publicKey: requestOptions(opts.publicKey) };
+      if (quiet) {
+        req.mediation = "conditional";
+        req.signal = signal;
+      }
+      return navigator.credentials.get(req);
     }).then(function (cred) {
+      if (quiet) {
+        picked = true;
+        button.disabled = true;
+        say(box.getAttribute("data-msg-wait"));
+      }
       return post(base + "verify", { flow: flow, credential: credentialJSON(cred) });
     }).then(function (res) {
       window.location.assign(res.next);
     }).catch(function (err) {
+      /* The autofill offer fails quietly (cancelled for the button, or no passkey
+       * here): the button stays, and the focus stays where the person put it. */
+      if (quiet && !picked) return;
       say(box.getAttribute("data-msg-error") + (err && err.message ? " (" + err.message + ")" : ""));
       button.disabled = false;
       button.focus();
     });
   }
 
+  /* Offers the passkeys of this site in the autofill of the username field, where the
+   * browser supports it. Returns a function that cancels the offer (or does nothing). */
+  function offerAutofill(box, button) {
+    var field = box.querySelector("[data-autofill]");
+    var ctl = null;
+    if (!field || box.getAttribute("data-ceremony") !== "login" || !window.AbortController ||
+        typeof PublicKeyCredential.isConditionalMediationAvailable !== "function")
+      return function () {};
+    PublicKeyCredential.isConditionalMediationAvailable().then(function (ok) {
+      if (!ok || button.disabled) return;
+      field.hidden = false;
+      ctl = new AbortController();
+      run(box, button, "conditional", ctl.signal);
+    }).catch(function () { /* no autofill: the button is enough */ });
+    return function () {
+      if (ctl) ctl.abort();
+      ctl = null;
+    };
+  }
+
+  /* No WebAuthn here: hide the button and explain the way on (another browser or
+   * device, or the helpdesk) instead of a button that cannot work. */
+  function unsupported(box, button) {
+    var help = box.querySelector("[data-unsupported]");
+    button.disabled = true;
+    if (help) {
+      button.hidden = true;
+      help.hidden = false;
+    } else {
+      box.querySelector("[data-status]").textContent = box.getAttribute("data-msg-unsupported");
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var autoForm = document.querySelector("form[data-autosubmit]");
     if (autoForm) autoForm.submit();
+    /* After a failed form, focus the error summary (it is first in main anyway). */
+    var summary = document.getElementById("error-summary");
+    if (summary) {
+      if (!summary.hasAttribute("tabindex")) summary.setAttribute("tabindex", "-1");
+      summary.focus();
+    }
     var boxes = document.querySelectorAll("[data-ceremony]");
     for (var i = 0; i < boxes.length; i++) {
       (function (box) {
         var button = box.querySelector("button");
         if (!window.PublicKeyCredential || !navigator.credentials) {
-          button.disabled = true;
-          box.querySelector("[data-status]").textContent = box.getAttribute("data-msg-unsupported");
+          unsupported(box, button);
           return;
         }
-        button.addEventListener("click", function () { run(box, button); });
+        var cancelAutofill = offerAutofill(box, button);
+        button.addEventListener("click", function () {
+          if (button.disabled) return;
+          button.disabled = true;
+          cancelAutofill();
+          /* A newer challenge must not be overtaken by the autofill's older one. */
+          (box.wpOptions || Promise.resolve()).then(function () { run(box, button); });
+        });
       })(boxes[i]);
     }
   });

@@ -1,0 +1,25 @@
+/* Tokens the provider issues, as the other endpoints need to read them back. */
+#ifndef IDP_OIDC_TOKEN_H
+#define IDP_OIDC_TOKEN_H
+
+#include <jansson.h>
+
+#include "crypto/token.h"
+#include "idp/app.h"
+
+/* Verifies an access token we issued (RFC 9068): signature by one of our published
+ * keys, typ at+jwt, iss and aud the issuer, exp in the future, and neither it nor its
+ * grant revoked. Returns 0 and *claims (json_decref), or -1. */
+int oidc_token_access_verify(app_t *app, const char *token, json_t **claims);
+
+/* The account id sealed inside a verified access token's ctx claim. malloc'd (free) or
+ * NULL. */
+char *oidc_token_account(const app_t *app, const json_t *claims);
+
+/* The keyed hash under which a refresh token is stored. */
+void oidc_token_refresh_hash(const app_t *app, const char *token, char out[TOKEN_HASH_HEX_LEN + 1]);
+
+/* 1 when the space-separated scope list contains want. */
+int oidc_token_has_scope(const char *scope, const char *want);
+
+#endif

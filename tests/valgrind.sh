@@ -1,0 +1,48 @@
+#!/bin/bash
+# Runs every C unit test under valgrind (memcheck, full leak check) in a build without
+# sanitizers (build-valgrind/, or $1). Each test must exit 0 with no valgrind error and no
+# definite, indirect or possible leak; tests/valgrind.supp holds the few suppressions of
+# one-time library allocations, each with its reason. Prints one line per test and
+# "valgrind: N tests, N clean, N failed, S s"; exits non-zero when any failed.
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${1:-$root/build-valgrind}
+start=$(date +%s)
+
+if ! command -v valgrind >/dev/null 2>&1; then
+    echo "valgrind: not installed (apt-get install valgrind)" >&2
+    exit 1
+fi
+if ! cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWP_SANITIZE=OFF >"$build.cmake.log" 2>&1 ||
+    ! cmake --build "$build" -j"$(nproc)" >"$build.build.log" 2>&1; then
+    tail -n 40 "$build.cmake.log" "$build.build.log" >&2
+    echo "valgrind: building $build failed" >&2
+    exit 1
+fi
+
+logs=$build/valgrind
+mkdir -p "$logs"
+total=0
+bad=0
+for t in "$build"/test_*; do
+    [ -x "$t" ] || continue
+    name=$(basename "$t")
+    total=$((total + 1))
+    t0=$(date +%s)
+    # cmocka runs the tests in-process; valgrind sees every allocation.
+    (cd "$build" && valgrind --quiet --error-exitcode=99 --leak-check=full \
+        --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
+        --track-origins=yes --suppressions="$root/tests/valgrind.supp" --log-file="$logs/$name.log" \
+        "$t" >"$logs/$name.out" 2>&1)
+    rc=$?
+    if [ "$rc" -eq 0 ]; then
+        echo "valgrind: $name clean ($(($(date +%s) - t0)) s)"
+    else
+        bad=$((bad + 1))
+        echo "valgrind: $name FAILED (exit $rc, $(($(date +%s) - t0)) s):"
+        tail -n 40 "$logs/$name.log" "$logs/$name.out"
+    fi
+done
+echo "valgrind: $total tests, $((total - bad)) clean, $bad failed, $(($(date +%s) - start)) s"
+[ "$bad" -eq 0 ] && [ "$total" -gt 0 ]
