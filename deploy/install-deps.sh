@@ -46,7 +46,8 @@ if [ "$with_tests" -eq 1 ]; then
         packages+=(npm)
     fi
     # Static analysis (tests/lint.sh) and the fuzz targets' runtime (tests/fuzz).
-    packages+=(chromium clang-format clang-tidy cppcheck libclang-rt-14-dev python3-aiosmtpd)
+    packages+=(chromium clang-format clang-tidy cppcheck libclang-rt-14-dev python3-aiosmtpd
+        apache2 libapache2-mod-auth-openidc)
 fi
 
 # Succeeds when the package is installed.
@@ -70,6 +71,11 @@ else
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q
     apt-get install -y -q --no-install-recommends "${missing[@]}"
+    # Apache is only a test relying party (mod_auth_openidc), started by its test on
+    # 127.0.0.1: never leave the package's own service listening on port 80.
+    if pgrep -x apache2 >/dev/null 2>&1; then
+        apache2ctl stop >/dev/null 2>&1 || true
+    fi
 fi
 
 if [ "$with_tests" -eq 1 ]; then

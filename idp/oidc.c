@@ -9,6 +9,8 @@
 
 #include "crypto/jws.h"
 #include "crypto/token.h"
+#include "idp/oidc_backchannel.h"
+#include "idp/oidc_par.h"
 #include "idp/page.h"
 
 int oidc_client_has_redirect(const json_t *client, const char *uri)
@@ -265,18 +267,11 @@ int oidc_hint_has_audience(const json_t *claims, const char *client_id)
 
 void oidc_session_ended(app_t *app, const char *sid, const char *account_id)
 {
-    (void)app;
-    (void)account_id;
-    WP_LOG_INFO("session ended (sid %.8s...)", sid ? sid : "-");
+    oidc_backchannel_logout(app, sid, account_id);
 }
 
 wp_err_t oidc_request_uri_take(app_t *app, const char *client_id, const char *request_uri,
                                json_t **params)
 {
-    /* Pushed authorization requests arrive with oidc_par.c. */
-    (void)app;
-    (void)client_id;
-    (void)request_uri;
-    *params = NULL;
-    return WP_ERR_NOTFOUND;
+    return oidc_par_take(app, client_id, request_uri, params);
 }

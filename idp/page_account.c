@@ -9,6 +9,7 @@
 
 #include "idp/audit.h"
 #include "idp/flow.h"
+#include "idp/oidc_backchannel.h"
 #include "idp/page.h"
 #include "idp/render.h"
 #include "idp/router.h"
@@ -215,6 +216,7 @@ static void action_remove(http_req_t *req, http_resp_t *resp, acct_t *a)
 static void action_signout_all(http_req_t *req, http_resp_t *resp, acct_t *a)
 {
     int ended = 0;
+    oidc_backchannel_logout(req->app, NULL, a->account.id);
     if (store_account_sessions_end(req->app->store, a->account.id, &ended) != WP_OK) {
         render_account(req, resp, 500, a, json_pack("{s:s}", "error", "error_internal"));
         return;

@@ -13,6 +13,7 @@
 #include "idp/audit.h"
 #include "idp/flow.h"
 #include "idp/mail.h"
+#include "idp/oidc_backchannel.h"
 #include "idp/page.h"
 #include "idp/register_csv.h"
 #include "idp/render.h"
@@ -101,15 +102,19 @@ void page_recover_code_handle(http_req_t *req, http_resp_t *resp)
                                                     : "error_code_wrong"));
         goto out;
     }
-    if (store_account_by_person(req->app->store, pn, &account) != WP_OK ||
-        store_account_reset(req->app->store, account.id, &removed) != WP_OK ||
+    if (store_account_by_person(req->app->store, pn, &account) != WP_OK) {
+        recover_page(req, resp, 500, id, request, json_pack("{s:s}", "error", "error_internal"));
+        goto out;
+    }
+    /* Relying parties hear that every session of the account ends (queued, before the
+     * session records go). */
+    oidc_backchannel_logout(req->app, NULL, account.id);
+    if (store_account_reset(req->app->store, account.id, &removed) != WP_OK ||
         store_flow_set_proofed(req->app->store, flow.id_hash, pn, account.acr, account.proofing) !=
             WP_OK) {
         recover_page(req, resp, 500, id, request, json_pack("{s:s}", "error", "error_internal"));
         goto out;
     }
-    /* Back-channel logout to the relying parties belongs to another part of the program;
-     * when it provides logout_account_everywhere(app, account_id), call it here. */
     audit_person_subject(req->app->hash_key, pn, subject);
     audit_record(
         req->app->store, "recovery_redeemed", "person", subject,

@@ -2263,9 +2263,9 @@ static wp_err_t sq_grant_revoke(void *impl, const char *family, int64_t now)
 {
     sq_t *q = impl;
     sq_lock(q);
-    wp_err_t rc = sq_exec(q, NULL,
-                          "UPDATE grants SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL",
-                          "It", now, family);
+    wp_err_t rc =
+        sq_exec(q, NULL, "UPDATE grants SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL",
+                "It", now, family);
     sq_unlock(q);
     return rc;
 }
@@ -2274,10 +2274,9 @@ static wp_err_t sq_grant_revoke_code(void *impl, const char *code_hash, int64_t 
 {
     sq_t *q = impl;
     sq_lock(q);
-    wp_err_t rc =
-        sq_exec(q, NULL,
-                "UPDATE grants SET revoked_at = ? WHERE code_hash = ? AND revoked_at IS NULL",
-                "It", now, code_hash);
+    wp_err_t rc = sq_exec(
+        q, NULL, "UPDATE grants SET revoked_at = ? WHERE code_hash = ? AND revoked_at IS NULL",
+        "It", now, code_hash);
     sq_unlock(q);
     return rc;
 }
@@ -2289,6 +2288,10 @@ static wp_err_t sq_access_add(void *impl, const char *jti, const char *family, i
     wp_err_t rc =
         sq_exec(q, NULL, "INSERT INTO access_tokens (jti, family, expires_at) VALUES (?, ?, ?)",
                 "ttI", jti, family, expires_at);
+    /* The grant outlives its tokens, so a revoked grant stays revoked for all of them. */
+    if (!rc)
+        rc = sq_exec(q, NULL, "UPDATE grants SET expires_at = MAX(expires_at, ?) WHERE family = ?",
+                     "It", expires_at, family);
     sq_unlock(q);
     return rc;
 }
@@ -2326,9 +2329,9 @@ static wp_err_t sq_access_revoke(void *impl, const char *jti, int64_t now)
 /* Inserts a refresh token and stretches its grant's lifetime; lock held. */
 static wp_err_t refresh_insert(sq_t *q, const char *hash, const char *family, int64_t expires_at)
 {
-    wp_err_t rc = sq_exec(q, NULL,
-                          "INSERT INTO refresh_tokens (hash, family, expires_at) VALUES (?, ?, ?)",
-                          "ttI", hash, family, expires_at);
+    wp_err_t rc =
+        sq_exec(q, NULL, "INSERT INTO refresh_tokens (hash, family, expires_at) VALUES (?, ?, ?)",
+                "ttI", hash, family, expires_at);
     if (!rc)
         rc = sq_exec(q, NULL, "UPDATE grants SET expires_at = MAX(expires_at, ?) WHERE family = ?",
                      "It", expires_at, family);
@@ -2351,7 +2354,7 @@ static wp_err_t sq_refresh_add(void *impl, const char *hash, const char *family,
 }
 
 #define GRANT_COLUMNS                                                                              \
-    " g.family, g.client_id, g.account_id, g.scope, g.acr, g.sid, g.code_hash, g.auth_time,"      \
+    " g.family, g.client_id, g.account_id, g.scope, g.acr, g.sid, g.code_hash, g.auth_time,"       \
     " g.expires_at, g.revoked_at IS NOT NULL, r.used_at IS NOT NULL, r.expires_at"
 
 /* Reads GRANT_COLUMNS (from column 0) into *g; 0 or -1 when out of memory. */
@@ -2372,8 +2375,8 @@ static int read_grant(sqlite3_stmt *st, store_grant_t *g)
 
 /* Looks a refresh token up with its grant (lock held): *used, *revoked and *expires_at
  * of the token; WP_ERR_NOTFOUND when unknown. */
-static wp_err_t refresh_lookup(sq_t *q, const char *hash, store_grant_t *g, int *used,
-                               int *revoked, int64_t *expires_at)
+static wp_err_t refresh_lookup(sq_t *q, const char *hash, store_grant_t *g, int *used, int *revoked,
+                               int64_t *expires_at)
 {
     sqlite3_stmt *st = NULL;
     wp_err_t rc = sq_prep(q, &st,
@@ -2492,7 +2495,8 @@ static wp_err_t sq_par_add(void *impl, const char *hash, const char *client_id, 
     sq_t *q = impl;
     sq_lock(q);
     wp_err_t rc = sq_exec(
-        q, NULL, "INSERT INTO par_requests (hash, client_id, params, expires_at) VALUES (?, ?, ?, ?)",
+        q, NULL,
+        "INSERT INTO par_requests (hash, client_id, params, expires_at) VALUES (?, ?, ?, ?)",
         "tttI", hash, client_id, params, expires_at);
     sq_unlock(q);
     return rc;
@@ -2539,12 +2543,11 @@ static wp_err_t sq_session_client_add(void *impl, const char *sid, const char *c
 {
     sq_t *q = impl;
     sq_lock(q);
-    wp_err_t rc =
-        sq_exec(q, NULL,
-                "INSERT INTO session_clients (sid, client_id, account_id, expires_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (sid, client_id)"
-                " DO UPDATE SET expires_at = MAX(expires_at, excluded.expires_at)",
-                "tttI", sid, client_id, account_id, expires_at);
+    wp_err_t rc = sq_exec(q, NULL,
+                          "INSERT INTO session_clients (sid, client_id, account_id, expires_at)"
+                          " VALUES (?, ?, ?, ?) ON CONFLICT (sid, client_id)"
+                          " DO UPDATE SET expires_at = MAX(expires_at, excluded.expires_at)",
+                          "tttI", sid, client_id, account_id, expires_at);
     sq_unlock(q);
     return rc;
 }
@@ -2568,9 +2571,9 @@ static wp_err_t sq_session_clients_take(void *impl, const char *sid, const char 
                      " RETURNING sid, client_id, account_id",
                      "t", account_id);
     while (!rc && (rc = sq_row(q, st)) == WP_OK) {
-        json_t *row = json_pack("{s:s?, s:s?, s:s?}", "sid", sqlite3_column_text(st, 0),
-                                "client_id", sqlite3_column_text(st, 1), "account_id",
-                                sqlite3_column_text(st, 2));
+        json_t *row =
+            json_pack("{s:s?, s:s?, s:s?}", "sid", sqlite3_column_text(st, 0), "client_id",
+                      sqlite3_column_text(st, 1), "account_id", sqlite3_column_text(st, 2));
         if (!row || json_array_append_new(arr, row))
             rc = WP_ERR;
     }

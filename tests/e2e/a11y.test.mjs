@@ -201,18 +201,27 @@ test('the stylesheet uses logical properties only (right-to-left)', async () => 
   assert.equal(physical, null, `physical properties: ${physical}`);
 });
 
-// Presses Tab (at most MAX times) until the focused element matches SELECTOR.
+// Presses Tab (at most MAX times) until the focused element matches SELECTOR;
+// every element focused on the way must show a focus indicator (outline or ring).
 async function tabTo(page, selector, max = 40) {
   for (let i = 0; i < max; i++) {
     await page.keyboard.press('Tab');
-    if (await page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector)) return;
+    const at = await page.evaluate((s) => {
+      const e = document.activeElement;
+      if (!e || e === document.body) return { match: false, shown: true };
+      const st = getComputedStyle(e);
+      const shown = (st.outlineStyle !== 'none' && parseFloat(st.outlineWidth) >= 2) || st.boxShadow !== 'none';
+      return { match: e.matches(s), shown, what: e.outerHTML.slice(0, 80) };
+    }, selector);
+    assert.ok(at.shown, `no visible focus on ${at.what} (${page.url()})`);
+    if (at.match) return;
   }
   const at = await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 120));
   assert.fail(`${selector} not reached with Tab on ${page.url()} (focus on ${at})`);
 }
 
-describe('keyboard only: enrol and sign in without a mouse, then by autofill', { timeout: 180000 }, () => {
-  const people = makePeople(1);
+describe('keyboard only, autofill, no WebAuthn, no JavaScript', { timeout: 240000 }, () => {
+  const people = makePeople(2);
   let srv;
   let rp;
   let client;
@@ -294,5 +303,44 @@ describe('keyboard only: enrol and sign in without a mouse, then by autofill', {
     assert.equal(new URL(auto.url()).searchParams.get('state'), third.state, 'signed in from the autofill');
     await context.close();
     assert.deepEqual(errors, [], 'no script or CSP errors');
+  });
+  test('a browser without WebAuthn gets an explanation and the way on, not a dead button', async () => {
+    const context = await browser.newContext({ bypassCSP: true });
+    await context.addInitScript(() => {
+      delete window.PublicKeyCredential;
+    });
+    const page = await context.newPage();
+    const { url } = authRequest(srv, client);
+    await page.goto(url.href);
+    await page.waitForURL((u) => u.pathname === '/login');
+    await page.waitForLoadState('load');
+    assert.equal(await page.locator('#passkey-login').isVisible(), false, 'no passkey button');
+    const help = page.locator('[data-unsupported]');
+    assert.equal(await help.isVisible(), true, 'the explanation is shown');
+    assert.match(await help.textContent(), /helpdesk/i, 'it names the helpdesk');
+    assert.equal(await page.locator('[data-autofill]').isVisible(), false, 'no autofill field');
+    const violations = await axeViolations(page);
+    assert.deepEqual(violations, [], 'axe-core on the page without WebAuthn');
+    await context.close();
+  });
+
+  test('without JavaScript every page works up to the passkey step', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    context.setDefaultTimeout(20000);
+    const page = await context.newPage();
+    const { url } = authRequest(srv, client);
+    await page.goto(url.href);
+    await page.waitForURL((u) => u.pathname === '/login');
+    await Promise.all([page.waitForNavigation(), page.locator('a[href^="/enrol?"]').click()]);
+    await Promise.all([page.waitForNavigation(), page.locator('a[href^="/enrol/code?"]').click()]);
+    await page.locator('#code').fill('ABCD-2345');
+    await Promise.all([page.waitForNavigation(), page.locator('#code').press('Enter')]);
+    const first = await page.evaluate(() => document.querySelector('main').firstElementChild?.id);
+    assert.equal(first, 'error-summary', 'without JS the error summary is first in main');
+    await page.locator('#code').fill(await srv.invite(people[1].person_number));
+    await Promise.all([page.waitForNavigation(), page.locator('#code').press('Enter')]);
+    assert.equal(await page.locator('#passkey-create').count(), 1, 'the passkey step is reached');
+    assert.equal(await page.locator('noscript').count() > 0, true, 'it explains that passkeys need JavaScript');
+    await context.close();
   });
 });
