@@ -168,8 +168,10 @@ static char *seal_context(const app_t *app, const char *account_id)
  * stored already) a refresh token of grant g to client, and answers. nonce may be NULL;
  * scope is the scope of these tokens. */
 static void issue(http_req_t *req, http_resp_t *resp, const json_t *client, const store_grant_t *g,
-                  const char *scope, const char *nonce, const char *refresh)
+                  const char *scope, const char *nonce, const char *refresh,
+                  const char *claims_request)
 {
+    json_t *creq = claims_request ? json_loads(claims_request, 0, NULL) : NULL;
     app_t *app = req->app;
     const config_t *cfg = app->cfg;
     const char *issuer = cfg->issuer;
@@ -192,6 +194,21 @@ static void issue(http_req_t *req, http_resp_t *resp, const json_t *client, cons
         json_object_set_new(id_claims, "sid", json_string(g->sid));
     if (id_claims && nonce)
         json_object_set_new(id_claims, "nonce", json_string(nonce));
+    /* Claims asked for in the ID token itself (claims request parameter). */
+    const json_t *in_id = json_object_get(creq, "id_token");
+    if (id_claims && json_is_object(in_id) && json_object_size(in_id) > 0) {
+        size_t i;
+        json_t *v;
+        int duo = 0;
+        json_array_foreach(json_object_get(client, "scopes"), i, v)
+        {
+            duo |= json_is_string(v) && strcmp(json_string_value(v), "duo") == 0;
+        }
+        json_t *person = oidc_person_claims(app, g->account_id, "", in_id, duo);
+        if (person)
+            json_object_update_missing(id_claims, person);
+        json_decref(person);
+    }
     context = seal_context(app, g->account_id);
     at_claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:I, s:s}", "iss", issuer,
                           "sub", sub, "aud", issuer, "client_id", client_id, "exp",
@@ -200,6 +217,10 @@ static void issue(http_req_t *req, http_resp_t *resp, const json_t *client, cons
                           context ? context : "");
     if (at_claims && g->acr)
         json_object_set_new(at_claims, "acr", json_string(g->acr));
+    /* Claims asked for at userinfo ride along in the (signed) access token. */
+    const json_t *in_ui = json_object_get(creq, "userinfo");
+    if (at_claims && json_is_object(in_ui) && json_object_size(in_ui) > 0)
+        json_object_set(at_claims, "uc", (json_t *)in_ui);
     if (!id_claims || !at_claims || !context ||
         store_access_add(app->store, ajti, g->family, now + cfg->access_token_ttl) != WP_OK) {
         oidc_client_auth_error(resp, 500, "server_error", "Could not issue tokens.");
@@ -231,6 +252,7 @@ static void issue(http_req_t *req, http_resp_t *resp, const json_t *client, cons
     resp->cache = "no-store";
     http_resp_header(resp, "Pragma", "no-cache");
 out:
+    json_decref(creq);
     json_decref(id_claims);
     json_decref(at_claims);
     free(id_jws);
@@ -326,7 +348,7 @@ static void grant_code(http_req_t *req, http_resp_t *resp, const json_t *client)
             goto out;
         }
     }
-    issue(req, resp, client, &g, c.scope, c.nonce, with_refresh ? refresh : NULL);
+    issue(req, resp, client, &g, c.scope, c.nonce, with_refresh ? refresh : NULL, c.claims);
 out:
     sodium_memzero(refresh, sizeof refresh);
     store_authcode_clear(&c);
@@ -404,7 +426,7 @@ static void grant_refresh(http_req_t *req, http_resp_t *resp, const json_t *clie
         oidc_client_auth_error(resp, 400, "invalid_grant", "The account no longer exists.");
         goto out;
     }
-    issue(req, resp, client, &g, scope && *scope ? scope : g.scope, NULL, next);
+    issue(req, resp, client, &g, scope && *scope ? scope : g.scope, NULL, next, NULL);
 out:
     sodium_memzero(next, sizeof next);
     store_account_clear(&account);

@@ -22,4 +22,10 @@ void oidc_token_refresh_hash(const app_t *app, const char *token, char out[TOKEN
 /* 1 when the space-separated scope list contains want. */
 int oidc_token_has_scope(const char *scope, const char *want);
 
+/* The person's claims for scope plus the names in requested (a member of the claims
+ * request parameter, OIDC Core §5.5; may be NULL). duo_person_number only when allow_duo.
+ * New reference (json_decref), without sub. */
+json_t *oidc_person_claims(app_t *app, const char *account_id, const char *scope,
+                           const json_t *requested, int allow_duo);
+
 #endif

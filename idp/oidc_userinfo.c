@@ -23,32 +23,55 @@ static void bearer_error(http_resp_t *resp, int status, const char *code, const 
     http_resp_header(resp, "WWW-Authenticate", challenge);
 }
 
-/* The claims of the person for scope, with sub. New reference or NULL. */
-static json_t *person_claims(app_t *app, const store_account_t *account, const char *scope,
-                             json_t *sub)
+/* 1 when the claim name is asked for by scope or by the claims request member. */
+static int wanted(const char *scope, const char *scope_name, const json_t *requested,
+                  const char *claim)
 {
+    return oidc_token_has_scope(scope, scope_name) || json_object_get(requested, claim) != NULL;
+}
+
+json_t *oidc_person_claims(app_t *app, const char *account_id, const char *scope,
+                           const json_t *requested, int allow_duo)
+{
+    store_account_t account = {0};
     store_person_t person = {0};
-    json_t *out = json_pack("{s:O}", "sub", sub);
-    if (!out)
-        return NULL;
-    if ((oidc_token_has_scope(scope, "profile") || oidc_token_has_scope(scope, "email") ||
-         oidc_token_has_scope(scope, "duo")) &&
-        store_person_get(app->store, account->person_number, &person) == WP_OK) {
-        if (oidc_token_has_scope(scope, "profile")) {
-            char name[512];
-            snprintf(name, sizeof name, "%s %s", person.given_names, person.family_name);
-            json_object_set_new(out, "name", json_string(name));
-            json_object_set_new(out, "given_name", json_string(person.given_names));
-            json_object_set_new(out, "family_name", json_string(person.family_name));
-            json_object_set_new(out, "birthdate", json_string(person.birthdate));
-        }
-        if (oidc_token_has_scope(scope, "email") && person.contact_email)
-            json_object_set_new(out, "email", json_string(person.contact_email));
-        if (oidc_token_has_scope(scope, "duo"))
-            json_object_set_new(out, "duo_person_number", json_string(person.person_number));
+    json_t *out = json_object();
+    if (!out || store_account_get(app->store, account_id, &account) != WP_OK ||
+        store_person_get(app->store, account.person_number, &person) != WP_OK)
+        goto out;
+    if (wanted(scope, "profile", requested, "name")) {
+        char name[512];
+        snprintf(name, sizeof name, "%s %s", person.given_names, person.family_name);
+        json_object_set_new(out, "name", json_string(name));
     }
+    if (wanted(scope, "profile", requested, "given_name"))
+        json_object_set_new(out, "given_name", json_string(person.given_names));
+    if (wanted(scope, "profile", requested, "family_name"))
+        json_object_set_new(out, "family_name", json_string(person.family_name));
+    if (wanted(scope, "profile", requested, "birthdate"))
+        json_object_set_new(out, "birthdate", json_string(person.birthdate));
+    if (wanted(scope, "email", requested, "email") && person.contact_email)
+        json_object_set_new(out, "email", json_string(person.contact_email));
+    /* The person number only for clients allowed the duo scope, whatever is asked. */
+    if (allow_duo && wanted(scope, "duo", requested, "duo_person_number"))
+        json_object_set_new(out, "duo_person_number", json_string(person.person_number));
+out:
+    store_account_clear(&account);
     store_person_clear(&person);
     return out;
+}
+
+/* 1 when the client may receive duo claims. */
+static int client_allows_duo(const json_t *client)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(client, "scopes"), i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), "duo") == 0)
+            return 1;
+    }
+    return 0;
 }
 
 void oidc_userinfo_handle(http_req_t *req, http_resp_t *resp)
@@ -90,7 +113,10 @@ void oidc_userinfo_handle(http_req_t *req, http_resp_t *resp)
         bearer_error(resp, 403, "insufficient_scope", "The access token lacks the openid scope.");
         goto out;
     }
-    out = person_claims(req->app, &account, scope, json_object_get(claims, "sub"));
+    out = oidc_person_claims(req->app, account_id, scope, json_object_get(claims, "uc"),
+                             client_allows_duo(client));
+    if (out)
+        json_object_set(out, "sub", json_object_get(claims, "sub"));
     if (!out) {
         http_resp_json_error(resp, 500, "server_error", "Could not read the claims.");
         goto out;

@@ -134,6 +134,27 @@ describe('authorization requests and logout', { timeout: 240000 }, () => {
     assert.equal(jose.decodeJwt(tok.json.id_token).acr, SUBSTANTIAL);
   });
 
+  test('the claims parameter puts asked-for claims in the ID token and at userinfo', T, async () => {
+    const claims = JSON.stringify({
+      id_token: { family_name: null, duo_person_number: { essential: true } },
+      userinfo: { given_name: null, birthdate: null },
+    });
+    const req = authRequest(srv, { ...rp, scope: 'openid' }, { claims });
+    const r = await signedIn.walker.authorize(req.url);
+    const code = checkRedirect(r.redirect, { redirectUri: rp.redirectUri, state: req.state, issuer: srv.issuer });
+    const tok = await exchange(meta, rp, code, req.verifier);
+    assert.equal(tok.status, 200, tok.text);
+    const id = jose.decodeJwt(tok.json.id_token);
+    assert.equal(id.family_name, person.family_name, 'family_name in the ID token');
+    assert.equal(id.given_name, undefined, 'only what was asked');
+    assert.equal(id.duo_person_number, undefined, 'never the person number for a client without duo');
+    const ui = await fetch(meta.userinfo_endpoint, { headers: { authorization: `Bearer ${tok.json.access_token}` } });
+    const info = await ui.json();
+    assert.equal(info.given_name, person.given_names);
+    assert.equal(info.birthdate, person.birthdate);
+    assert.equal(info.family_name, undefined, 'scope openid alone adds nothing else');
+  });
+
   test('acr_values above the person\'s level is access_denied', T, async () => {
     // A fresh sign-in at a level that is too low: the session cannot be used, so the
     // walker signs in again and the answer is an error, not a lowered acr.
