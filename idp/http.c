@@ -224,6 +224,31 @@ static void client_ip(struct MHD_Connection *conn, char *out, size_t size)
                   (socklen_t)size);
 }
 
+/* Behind the configured reverse proxy (and only when the connection comes from it), the
+ * client is the last address the proxy appended to X-Forwarded-For. Anything that does
+ * not parse as an address is ignored. */
+static void forwarded_ip(struct MHD_Connection *conn, const char *proxy, char *ip, size_t size)
+{
+    const char *xff;
+    char last[64];
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (!proxy || strcmp(ip, proxy) != 0)
+        return;
+    xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
+    if (!xff)
+        return;
+    const char *comma = strrchr(xff, ',');
+    const char *p = comma ? comma + 1 : xff;
+    p += strspn(p, " ");
+    size_t n = strcspn(p, " ");
+    if (n == 0 || n >= sizeof last)
+        return;
+    memcpy(last, p, n);
+    last[n] = '\0';
+    if (inet_pton(AF_INET, last, buf) == 1 || inet_pton(AF_INET6, last, buf) == 1)
+        snprintf(ip, size, "%s", last);
+}
+
 /* ---- sending ---- */
 
 static enum MHD_Result send_resp(struct MHD_Connection *conn, app_t *app, http_resp_t *r,
@@ -340,6 +365,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     req.body = up->body ? up->body : "";
     req.body_len = up->len;
     client_ip(conn, req.client_ip, sizeof req.client_ip);
+    forwarded_ip(conn, app->cfg->trusted_proxy, req.client_ip, sizeof req.client_ip);
 
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_iter, &qp);
     req.query = qp.obj;
