@@ -8,20 +8,14 @@
 // tested one by one.
 //
 // Keys and signatures: node:crypto. CBOR (attestation object, COSE keys):
-// cbor-x, always with Map values so that COSE keys get integer map keys and
-// every header uses the shortest form (CTAP2 canonical CBOR).
+// cborg (pure JavaScript), always with Map values so that COSE keys get integer map keys;
+// cborg writes the shortest form and sorts map keys canonically (CTAP2 canonical CBOR).
 
 import crypto from 'node:crypto';
-import { Encoder, Decoder } from 'cbor-x';
+import * as cborg from 'cborg';
 
-const cbor = new Encoder({
-  useRecords: false,
-  mapsAsObjects: false,
-  tagUint8Array: false,
-  variableMapSize: true,
-});
-const cborDec = new Decoder({ mapsAsObjects: false, useRecords: false });
-const decode = (buf) => cborDec.decode(buf);
+const cbor = { encode: (value) => cborg.encode(value) };
+const decode = (buf) => cborg.decode(buf, { useMaps: true });
 
 // COSE algorithm identifiers (RFC 9053, RFC 8812).
 export const COSE_ALG = { ES256: -7, EdDSA: -8, RS256: -257 };
