@@ -2,6 +2,7 @@
  * what an entry is and how it is hashed and checked. */
 #include "idp/audit.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,8 +27,8 @@ void audit_entry_hash(const json_t *entry, char *out)
     }
     text = copy ? json_dumps(copy, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
     if (text && EVP_Digest(text, strlen(text), md, &md_len, EVP_sha256(), NULL) == 1) {
-        for (unsigned int i = 0; i < md_len && i * 2 < TOKEN_HASH_HEX_LEN; i++)
-            snprintf(out + 2 * i, 3, "%02x", md[i]);
+        sodium_bin2hex(out, TOKEN_HASH_HEX_LEN + 1, md,
+                       md_len * 2 <= TOKEN_HASH_HEX_LEN ? md_len : TOKEN_HASH_HEX_LEN / 2);
     }
     free(text);
     json_decref(copy);

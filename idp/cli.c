@@ -1050,9 +1050,9 @@ static int cmd_person(const char *config_path, int argc, char **argv)
     seal_subkey(env.master, WP_HASH_SUBKEY_ID, WP_HASH_SUBKEY_CONTEXT, hk);
     audit_person_subject(hk, number, subject);
     sodium_memzero(hk, sizeof hk);
-    audit_record(env.store, "enrol_code_issued", "cli", subject,
-                 json_pack("{s:s, s:I}", "proofing", "assisted", "expires_at",
-                           (json_int_t)row.expires_at));
+    audit_record(
+        env.store, "enrol_code_issued", "cli", subject,
+        json_pack("{s:s, s:I}", "proofing", "assisted", "expires_at", (json_int_t)row.expires_at));
     iso_time(row.expires_at, until);
     printf("One-time enrolment code, valid until %s; give it to the person through a trusted "
            "channel:\n%s\n",
@@ -1072,7 +1072,7 @@ static const char usage_staff[] =
     "Prints a one-time code (last line of stdout, valid 7 days) with which that staff\n"
     "member registers a passkey for the support console at /support/enrol.\n";
 
-#define WP_STAFF_CODE_TTL (7 * 24 * 3600)
+#define WP_STAFF_CODE_TTL (7LL * 24 * 3600)
 
 static int cmd_staff(const char *config_path, int argc, char **argv)
 {

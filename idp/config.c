@@ -81,9 +81,9 @@ static const config_key_t keys[] = {
     /* issue 5: staff console and recovery */
     INT("limits", "staff_idle_timeout", staff_idle_timeout, 60, 3600),
     INT("limits", "staff_codes_per_hour", staff_codes_per_hour, 1, 1000),
-    INT("limits", "recovery_code_ttl", recovery_code_ttl, 1, 30 * 86400),
+    INT("limits", "recovery_code_ttl", recovery_code_ttl, 1, 30LL * 86400),
     INT("limits", "recovery_code_attempts", recovery_code_attempts, 1, 20),
-    INT("limits", "recovery_cooling_off", recovery_cooling_off, 0, 30 * 86400),
+    INT("limits", "recovery_cooling_off", recovery_cooling_off, 0, 30LL * 86400),
     INT("limits", "fail_window", fail_window, 10, 86400),
     INT("limits", "fail_per_ip", fail_per_ip, 1, 1000000),
     INT("limits", "fail_per_client", fail_per_client, 1, 1000000),
@@ -372,7 +372,7 @@ static int set_defaults(config_t *cfg)
     cfg->code_ttl = 60;
     cfg->enrol_code_ttl = 604800;
     cfg->enrol_code_attempts = 5;
-    cfg->staff_idle_timeout = 900;       /* issue 5 */
+    cfg->staff_idle_timeout = 900; /* issue 5 */
     cfg->staff_codes_per_hour = 30;
     cfg->recovery_code_ttl = 72 * 3600;
     cfg->recovery_code_attempts = 5;

@@ -183,10 +183,11 @@ static char *replace(const char *tpl, const char *name, const char *value)
     for (p = tpl; (hit = strstr(p, name)) != NULL; p = hit + nlen) {
         memcpy(w, p, (size_t)(hit - p));
         w += hit - p;
-        memcpy(w, value, vlen);
+        memcpy(w, value, vlen); /* NOLINT(bugprone-not-null-terminated-result): the tail copy below
+                                   ends the string */
         w += vlen;
     }
-    strcpy(w, p);
+    memcpy(w, p, strlen(p) + 1);
     return out;
 }
 

@@ -18,8 +18,8 @@ static const struct {
     const char *name;
     int rtl;
 } LANGS[] = {
-    {"en", "English", 0},  {"nl", "Nederlands", 0}, {"de", "Deutsch", 0},
-    {"fr", "Français", 0}, {"es", "Español", 0},    {"tr", "Türkçe", 0},
+    {"en", "English", 0},  {"nl", "Nederlands", 0},    {"de", "Deutsch", 0},
+    {"fr", "Français", 0}, {"es", "Español", 0},       {"tr", "Türkçe", 0},
     {"ar", "العربية", 1},  {"zh-Hans", "简体中文", 0}, {"pap", "Papiamentu", 0},
 };
 #define NLANGS (sizeof LANGS / sizeof LANGS[0])

@@ -19,14 +19,14 @@ void oidc_revoke_handle(http_req_t *req, http_resp_t *resp);               /* oi
 void oidc_introspect_handle(http_req_t *req, http_resp_t *resp);           /* oidc_introspect.c */
 void oidc_par_handle(http_req_t *req, http_resp_t *resp);                  /* oidc_par.c */
 void oidc_logout_handle(http_req_t *req, http_resp_t *resp);               /* oidc_logout.c */
-void page_lang_handle(http_req_t *req, http_resp_t *resp);       /* page.c */
+void page_lang_handle(http_req_t *req, http_resp_t *resp);                 /* page.c */
 void page_static_accessibility_handle(http_req_t *req, http_resp_t *resp); /* page_static.c */
 void page_login_handle(http_req_t *req, http_resp_t *resp);                /* page_login.c */
 void page_enrol_handle(http_req_t *req, http_resp_t *resp);                /* page_enrol.c */
 void page_enrol_code_handle(http_req_t *req, http_resp_t *resp);           /* page_enrol.c */
 void page_enrol_diploma_handle(http_req_t *req, http_resp_t *resp); /* page_enrol_diploma.c */
-void page_recover_handle(http_req_t *req, http_resp_t *resp);              /* page_login.c */
-void page_account_handle(http_req_t *req, http_resp_t *resp);              /* page_account.c */
+void page_recover_handle(http_req_t *req, http_resp_t *resp);       /* page_login.c */
+void page_account_handle(http_req_t *req, http_resp_t *resp);       /* page_account.c */
 /* issue 5: recovery code, support console */
 void page_recover_code_handle(http_req_t *req, http_resp_t *resp); /* page_recover.c */
 void support_home_handle(http_req_t *req, http_resp_t *resp);      /* page_support.c */

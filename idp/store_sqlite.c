@@ -2749,8 +2749,7 @@ static wp_err_t count_query(sq_t *q, const char *sql, size_t *count)
 
 static wp_err_t sq_register_withdrawn_count(void *impl, size_t *count)
 {
-    return count_query(impl, "SELECT count(*) FROM register WHERE withdrawn_at IS NOT NULL",
-                       count);
+    return count_query(impl, "SELECT count(*) FROM register WHERE withdrawn_at IS NOT NULL", count);
 }
 
 static wp_err_t sq_flow_set_diploma(void *impl, const char *id_hash, const char *person_key)
@@ -2857,9 +2856,9 @@ static wp_err_t sq_mail_retry(void *impl, int64_t id, int attempts, int64_t next
     sq_t *q = impl;
     int changes = 0;
     sq_lock(q);
-    wp_err_t rc = sq_exec(q, &changes,
-                          "UPDATE mail_queue SET attempts = ?, next_attempt_at = ? WHERE id = ?",
-                          "iII", attempts, next_at, id);
+    wp_err_t rc =
+        sq_exec(q, &changes, "UPDATE mail_queue SET attempts = ?, next_attempt_at = ? WHERE id = ?",
+                "iII", attempts, next_at, id);
     sq_unlock(q);
     if (!rc && changes == 0)
         rc = WP_ERR_NOTFOUND;
