@@ -169,7 +169,8 @@ static void params_add(params_t *p, const char *key, const char *value)
         p->bad = 1;
         return;
     }
-    json_object_set_new(p->obj, key, v);
+    if (json_object_set_new(p->obj, key, v) != 0) /* the name is not valid UTF-8 */
+        p->bad = 1;
 }
 
 static enum MHD_Result query_iter(void *cls, enum MHD_ValueKind kind, const char *key,
