@@ -46,7 +46,7 @@ if [ "$with_tests" -eq 1 ]; then
         packages+=(npm)
     fi
     # Static analysis (tests/lint.sh) and the fuzz targets' runtime (tests/fuzz).
-    packages+=(chromium clang-format clang-tidy cppcheck libclang-rt-14-dev python3-aiosmtpd
+    packages+=(chromium clang-format clang-tidy cppcheck libclang-rt-14-dev python3-aiosmtpd valgrind
         apache2 libapache2-mod-auth-openidc)
 fi
 

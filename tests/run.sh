@@ -113,6 +113,24 @@ if [ -x tests/lint.sh ] && [ -f build/compile_commands.json ]; then
     fi
 fi
 
+# ---- valgrind over the unit tests (a build without sanitizers), and fuzzing
+if [ "${WP_SKIP_VALGRIND:-0}" != 1 ] && [ -x tests/valgrind.sh ]; then
+    section "valgrind"
+    if tests/valgrind.sh; then
+        passed=$((passed + 1))
+    else
+        note_failure "tests/valgrind.sh"
+    fi
+fi
+if [ "${WP_FUZZ_SECONDS:-20}" -gt 0 ] && [ -x tests/fuzz/run.sh ]; then
+    section "fuzzing (${WP_FUZZ_SECONDS:-20} s per target)"
+    if tests/fuzz/run.sh "${WP_FUZZ_SECONDS:-20}"; then
+        passed=$((passed + 1))
+    else
+        note_failure "tests/fuzz/run.sh"
+    fi
+fi
+
 # ---- integration and end-to-end tests (Node.js, real HTTP, real browser)
 suites=()
 for d in tests/integration tests/e2e; do
