@@ -9,3 +9,5 @@ cmake --build build -j2 >/dev/null
 echo "== binary: $(stat -c %s build/wereldpas) bytes ($(size -A build/wereldpas | awk '/^.text/ {print $2}') bytes of code)"
 echo "== sign-in benchmark"
 WP_BIN=$root/build/wereldpas node tests/bench/signin.mjs "${1:-200}"
+echo "== page weight and time to usable under 400 ms RTT, 400 kbit/s"
+WP_BIN=$root/build/wereldpas node tests/bench/pages.mjs en
