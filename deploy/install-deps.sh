@@ -32,7 +32,7 @@ packages=(
     build-essential cmake pkg-config clang
     libmicrohttpd-dev libjansson-dev libssl-dev libsodium-dev libcjose-dev liboauth2-dev
     libcbor-dev libfido2-dev libsqlite3-dev libpq-dev libinih-dev libcurl4-openssl-dev
-    libcmocka-dev
+    libcmocka-dev zlib1g-dev
     sqlite3 curl ca-certificates jq
 )
 

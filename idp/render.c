@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define RENDER_MAX_FILE ((size_t)256 * 1024)
 #define RENDER_MAX_DEPTH 8
@@ -28,6 +29,8 @@ typedef struct {
     char *name; /* "login" or "wereldpas.js" */
     char *body;
     size_t len;
+    unsigned char *gz; /* gzip copy of an asset, or NULL */
+    size_t gz_len;
     char url[96];
     const char *ctype;
 } file_t;
@@ -152,6 +155,31 @@ fail:
     return NULL;
 }
 
+/* Compresses an asset once at start (gzip, best compression), so that it is served
+ * precompressed. Leaves f->gz NULL when it would not be smaller. */
+static void asset_gzip(file_t *f)
+{
+    z_stream z = {0};
+    size_t cap = compressBound((uLong)f->len) + 64;
+    unsigned char *out = malloc(cap);
+    if (!out ||
+        deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(out);
+        return;
+    }
+    z.next_in = (Bytef *)f->body;
+    z.avail_in = (uInt)f->len;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    if (deflate(&z, Z_FINISH) == Z_STREAM_END && z.total_out < f->len) {
+        f->gz = out;
+        f->gz_len = z.total_out;
+        out = NULL;
+    }
+    deflateEnd(&z);
+    free(out);
+}
+
 static void asset_url(file_t *f)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -179,8 +207,10 @@ render_t *render_open(const char *dir, char *err, size_t err_size)
     if (load_dir(path, ".js", &r->assets, &r->nassets, err, err_size) != 0 ||
         load_dir(path, ".css", &r->assets, &r->nassets, err, err_size) != 0)
         goto fail;
-    for (size_t i = 0; i < r->nassets; i++)
+    for (size_t i = 0; i < r->nassets; i++) {
         asset_url(&r->assets[i]);
+        asset_gzip(&r->assets[i]);
+    }
     for (size_t i = 0; i < NLANGS; i++) {
         snprintf(path, sizeof path, "%s/i18n/%s", dir, LANGS[i].tag);
         if (i > 0 && access(path, R_OK) != 0) { /* not translated yet: English */
@@ -208,6 +238,7 @@ static void files_free(file_t *f, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(f[i].name);
         free(f[i].body);
+        free(f[i].gz);
     }
     free(f);
 }
@@ -531,6 +562,18 @@ char *render_page(const render_t *r, const char *name, const char *lang, json_t 
     free(inner);
     json_object_del(ctx, "content");
     return html;
+}
+
+int render_static_gzip(const render_t *r, const char *path, const unsigned char **body, size_t *len)
+{
+    if (strncmp(path, "/static/", 8) != 0)
+        return -1;
+    const file_t *f = find(r->assets, r->nassets, path + 8);
+    if (!f || !f->gz)
+        return -1;
+    *body = f->gz;
+    *len = f->gz_len;
+    return 0;
 }
 
 int render_static(const render_t *r, const char *path, const char **body, size_t *len,

@@ -36,6 +36,11 @@ char *render_page(const render_t *r, const char *name, const char *lang, json_t 
 int render_static(const render_t *r, const char *path, const char **body, size_t *len,
                   const char **ctype);
 
+/* The gzip-compressed copy of the same asset, made once at start. 0 and borrowed
+ * pointers, or -1 when there is none. */
+int render_static_gzip(const render_t *r, const char *path, const unsigned char **body,
+                       size_t *len);
+
 /* The versioned URL of an asset, e.g. "/static/wereldpas.js?v=1a2b3c4d". */
 const char *render_asset_url(const render_t *r, const char *name);
 

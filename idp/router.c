@@ -1,6 +1,7 @@
 #include "idp/router.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "idp/page.h"
 #include "idp/render.h"
@@ -68,6 +69,22 @@ static int wants_json(const http_req_t *req)
            strncmp(req->path, "/.well-known/", 13) == 0;
 }
 
+/* 1 when Accept-Encoding lists gzip without q=0. */
+static int accepts_gzip(const char *ae)
+{
+    for (const char *p = ae; p && *p;) {
+        p += strspn(p, " ,");
+        size_t n = strcspn(p, ",");
+        size_t tok = strcspn(p, " ;,");
+        if (tok == 4 && strncasecmp(p, "gzip", 4) == 0) {
+            const char *q = memchr(p, ';', n);
+            return !(q && strstr(q, "q=0") && !strstr(q, "q=0."));
+        }
+        p += n;
+    }
+    return 0;
+}
+
 void router_dispatch(http_req_t *req, http_resp_t *resp)
 {
     const char *body;
@@ -76,11 +93,22 @@ void router_dispatch(http_req_t *req, http_resp_t *resp)
 
     if (render_static(req->app->render, req->path, &body, &len, &ctype) == 0 &&
         (req->method & (HTTP_GET | HTTP_HEAD))) {
-        char *copy = malloc(len);
+        const unsigned char *gz;
+        size_t gz_len;
+        int gzip = accepts_gzip(http_header(req, "Accept-Encoding")) &&
+                   render_static_gzip(req->app->render, req->path, &gz, &gz_len) == 0;
+        if (gzip) {
+            body = (const char *)gz;
+            len = gz_len;
+        }
+        char *copy = malloc(len ? len : 1);
         if (copy)
             memcpy(copy, body, len);
         http_resp_take(resp, copy ? 200 : 500, ctype, copy, copy ? len : 0);
         resp->cache = "public, max-age=31536000, immutable";
+        http_resp_header(resp, "Vary", "Accept-Encoding");
+        if (gzip && copy)
+            http_resp_header(resp, "Content-Encoding", "gzip");
         return;
     }
     for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++) {
