@@ -12,7 +12,9 @@ import path from 'node:path';
 import { startServer, makePeople } from '../lib/server.mjs';
 import { Walker, formWith, forms, hasId } from '../lib/browserless.mjs';
 import { SoftAuthenticator } from '../lib/softauthn.mjs';
-import { authRequest, enrolWithInvite, signInWithPasskey } from '../lib/flows.mjs';
+import http from 'node:http';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { authRequest, checkRedirect, discovery, enrolWithInvite, exchange, signInWithPasskey } from '../lib/flows.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const lastLine = (s) => s.trim().split('\n').pop().trim();
@@ -64,7 +66,20 @@ describe('issue 5: account, support console, recovery, audit', { timeout: 600000
   let supervisor;
   let supervisor2;
 
+  // A relying party that registered for back-channel logout: it records what it is sent.
+  const receiver = { got: [], server: null, port: 0 };
+
   before(async () => {
+    receiver.server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        receiver.got.push({ path: req.url, body });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise((r) => receiver.server.listen(0, '127.0.0.1', r));
+    receiver.port = receiver.server.address().port;
     srv = await startServer({ people, config: '[limits]\nrecovery_cooling_off = 3600\n' });
     const c = await srv.addClient({ id: 'rp-five', redirectUris: ['https://rp-five.example.test/cb'], auth: 'client_secret_basic' });
     rp = { ...c, redirectUri: 'https://rp-five.example.test/cb' };
@@ -73,6 +88,7 @@ describe('issue 5: account, support console, recovery, audit', { timeout: 600000
 
   after(async () => {
     await srv?.stop();
+    receiver.server?.close();
   });
 
   test('/account lists, renames, adds and removes passkeys, with CSRF', async () => {
@@ -185,6 +201,18 @@ describe('issue 5: account, support console, recovery, audit', { timeout: 600000
   test('recovery: four eyes, wrong role, self-approval, then the old passkey is refused', async () => {
     const p = people[0];
     const oldAuth = person.authenticator;
+    // Before: the person is signed in at a relying party that wants back-channel logout.
+    const bclUri = `http://localhost:${receiver.port}/bcl`;
+    const bc = await srv.addClient({ id: 'rp-bcl', redirectUris: ['https://rp-bcl.example.test/cb'], extra: ['--backchannel-logout-uri', bclUri] });
+    const bcl = { ...bc, redirectUri: 'https://rp-bcl.example.test/cb' };
+    const meta = await discovery(srv.issuer);
+    const bcReq = authRequest(srv, bcl);
+    const signed = await signInWithPasskey(srv, { authorizeUrl: bcReq.url, authenticator: oldAuth });
+    const bcCode = checkRedirect(signed.redirect, { redirectUri: bcl.redirectUri, state: bcReq.state, issuer: srv.issuer });
+    const bcTok = await exchange(meta, bcl, bcCode, bcReq.verifier);
+    assert.equal(bcTok.status, 200, bcTok.text);
+    const bcSub = JSON.parse(Buffer.from(bcTok.json.id_token.split('.')[1], 'base64url')).sub;
+    receiver.got.length = 0;
     // Support opens a case after a verified call.
     let page = await support.walker.get(`/support/person?person_number=${p.person_number}`);
     const opened = await submit(support.walker, '/support/person', page.text, 'reason', {
@@ -235,6 +263,15 @@ describe('issue 5: account, support console, recovery, audit', { timeout: 600000
     assert.equal(reg.res.status, 200, reg.res.text);
     const redirect = await pw.finish(reg.res.json.next);
     assert.ok(redirect.searchParams.get('code'), 'the journey continues to the RP');
+    // The relying party heard that the person's sessions ended (back-channel logout).
+    for (let i = 0; i < 100 && receiver.got.length === 0; i++) await sleep(100);
+    assert.equal(receiver.got.length, 1, 'one logout token for the relying party');
+    const logoutToken = new URLSearchParams(receiver.got[0].body).get('logout_token');
+    const { payload } = await jwtVerify(logoutToken, createRemoteJWKSet(new URL(meta.jwks_uri)), {
+      issuer: srv.issuer, audience: bcl.client_id, typ: 'logout+jwt',
+    });
+    assert.equal(payload.sub, bcSub);
+    assert.deepEqual(payload.events, { 'http://schemas.openid.net/event/backchannel-logout': {} });
     // The old passkey is refused; the new one works; the code is spent.
     const ow = new Walker(srv.issuer);
     const s2 = await ow.authorize(authRequest(srv, rp).url);
