@@ -122,7 +122,7 @@ char *jws_sign(const sigkey_t *key, const char *typ, json_t *claims)
     char *payload;
     char *result;
 
-    if (key == NULL || key->pkey == NULL || !json_is_object(claims))
+    if (key == NULL || key->pkey == NULL || key->alg == SIGKEY_RSA_OAEP || !json_is_object(claims))
         return NULL;
     payload = json_dumps(claims, JSON_COMPACT);
     if (payload == NULL)
@@ -259,7 +259,8 @@ int jws_verify(const char *compact, sigkey_t *const *keys, size_t nkeys, const c
             break;
         }
     }
-    if (key == NULL || strcmp(alg, sigkey_alg_name(key->alg)) != 0)
+    /* An encryption key never verifies, whatever the header claims. */
+    if (key == NULL || key->alg == SIGKEY_RSA_OAEP || strcmp(alg, sigkey_alg_name(key->alg)) != 0)
         goto out;
 
     if (key->alg == SIGKEY_EDDSA) {

@@ -24,24 +24,38 @@
 #define SIGKEY_ED25519_BYTES 32
 #define SIGKEY_JSON_MAX 16384 /* a private RSA 4096 JWK is about 3.3 KB */
 
+/* The signature algorithms, then the one encryption algorithm (sigkey_alg_parse stops
+ * before it). */
 static const char *const alg_names[] = {
-    [SIGKEY_RS256] = "RS256",
-    [SIGKEY_PS256] = "PS256",
-    [SIGKEY_ES256] = "ES256",
-    [SIGKEY_EDDSA] = "EdDSA",
+    [SIGKEY_RS256] = "RS256",       /* RSASSA-PKCS1-v1_5 */
+    [SIGKEY_PS256] = "PS256",       /* RSASSA-PSS */
+    [SIGKEY_ES256] = "ES256",       /* ECDSA P-256 */
+    [SIGKEY_EDDSA] = "EdDSA",       /* Ed25519 */
+    [SIGKEY_RSA_OAEP] = "RSA-OAEP", /* decryption only */
 };
 
-int sigkey_alg_parse(const char *name, sigkey_alg_t *out)
+/* Looks name up among the first n entries of alg_names. Returns 0 or -1. */
+static int alg_lookup(const char *name, size_t n, sigkey_alg_t *out)
 {
     if (name == NULL)
         return -1;
-    for (size_t i = 0; i < sizeof(alg_names) / sizeof(alg_names[0]); i++) {
+    for (size_t i = 0; i < n; i++) {
         if (strcmp(name, alg_names[i]) == 0) {
             *out = (sigkey_alg_t)i;
             return 0;
         }
     }
     return -1;
+}
+
+int sigkey_alg_parse(const char *name, sigkey_alg_t *out)
+{
+    return alg_lookup(name, SIGKEY_RSA_OAEP, out); /* the signature algorithms come first */
+}
+
+int sigkey_alg_parse_any(const char *name, sigkey_alg_t *out)
+{
+    return alg_lookup(name, sizeof(alg_names) / sizeof(alg_names[0]), out);
 }
 
 const char *sigkey_alg_name(sigkey_alg_t alg)
@@ -57,6 +71,7 @@ static const char *sigkey_kty(sigkey_alg_t alg)
     switch (alg) {
     case SIGKEY_RS256:
     case SIGKEY_PS256:
+    case SIGKEY_RSA_OAEP:
         return "RSA";
     case SIGKEY_ES256:
         return "EC";
@@ -395,6 +410,7 @@ static sigkey_t *sigkey_from_jwk(const json_t *jwk, sigkey_alg_t alg)
     switch (alg) {
     case SIGKEY_RS256:
     case SIGKEY_PS256:
+    case SIGKEY_RSA_OAEP:
         key->pkey = pkey_from_rsa_jwk(jwk, 1);
         break;
     case SIGKEY_ES256:
@@ -484,6 +500,7 @@ sigkey_t *sigkey_generate(sigkey_alg_t alg)
     switch (alg) {
     case SIGKEY_RS256:
     case SIGKEY_PS256:
+    case SIGKEY_RSA_OAEP:
         cj = cjose_jwk_create_RSA_random(SIGKEY_RSA_BITS, e65537, sizeof(e65537), &err);
         break;
     case SIGKEY_ES256:
@@ -573,15 +590,17 @@ static json_t *sigkey_public_members(const sigkey_t *key)
 json_t *sigkey_public_jwk(const sigkey_t *key)
 {
     json_t *pub;
+    const char *use;
 
     if (key == NULL)
         return NULL;
+    use = key->alg == SIGKEY_RSA_OAEP ? "enc" : "sig";
     pub = sigkey_public_members(key);
     if (pub == NULL)
         return NULL;
     if (json_object_set_new(pub, "kid", json_string(key->kid)) != 0 ||
         json_object_set_new(pub, "alg", json_string(sigkey_alg_name(key->alg))) != 0 ||
-        json_object_set_new(pub, "use", json_string("sig")) != 0) {
+        json_object_set_new(pub, "use", json_string(use)) != 0) {
         json_decref(pub);
         return NULL;
     }

@@ -1,4 +1,6 @@
-/* Signing keys of the provider: generation, private serialisation, public JWK, kid. */
+/* Keys of the provider: generation, private serialisation, public JWK, kid. Signing keys,
+ * and one kind of encryption key (SIGKEY_RSA_OAEP, for request objects encrypted to us)
+ * that never signs and never verifies. */
 #ifndef CRYPTO_SIGKEY_H
 #define CRYPTO_SIGKEY_H
 
@@ -8,7 +10,13 @@
 
 #define SIGKEY_KID_MAX 64
 
-typedef enum { SIGKEY_RS256, SIGKEY_PS256, SIGKEY_ES256, SIGKEY_EDDSA } sigkey_alg_t;
+typedef enum {
+    SIGKEY_RS256,
+    SIGKEY_PS256,
+    SIGKEY_ES256,
+    SIGKEY_EDDSA,
+    SIGKEY_RSA_OAEP /* RSA 3072 decryption key ("use":"enc"); never a signature alg */
+} sigkey_alg_t;
 
 typedef struct {
     sigkey_alg_t alg;
@@ -17,11 +25,16 @@ typedef struct {
     EVP_PKEY *pkey;           /* always set: the same key for OpenSSL */
 } sigkey_t;
 
-/* "RS256" -> SIGKEY_RS256 etc. Returns 0 or -1 for an unknown name. */
+/* "RS256" -> SIGKEY_RS256 etc., signature algorithms only: "RSA-OAEP" is unknown here,
+ * so a name from a client or a token header never selects the encryption key.
+ * Returns 0 or -1 for an unknown name. */
 int sigkey_alg_parse(const char *name, sigkey_alg_t *out);
+/* Like sigkey_alg_parse, and also "RSA-OAEP" -> SIGKEY_RSA_OAEP: for our stored keys
+ * and the key rotation command. */
+int sigkey_alg_parse_any(const char *name, sigkey_alg_t *out);
 const char *sigkey_alg_name(sigkey_alg_t alg);
 
-/* Makes a new key: RSA 3072 for RS256/PS256, P-256 for ES256, Ed25519 for EdDSA.
+/* Makes a new key: RSA 3072 for RS256/PS256/RSA-OAEP, P-256 for ES256, Ed25519 for EdDSA.
  * Returns a key freed with sigkey_free, or NULL. */
 sigkey_t *sigkey_generate(sigkey_alg_t alg);
 
@@ -32,7 +45,8 @@ char *sigkey_private_json(const sigkey_t *key);
 /* Reads what sigkey_private_json wrote. Returns a key or NULL. */
 sigkey_t *sigkey_from_private_json(const char *json, sigkey_alg_t alg);
 
-/* Public JWK with kid, alg and "use":"sig". New reference, json_decref. NULL on error. */
+/* Public JWK with kid, alg and "use" ("enc" for SIGKEY_RSA_OAEP, else "sig"). New reference,
+ * json_decref. NULL on error. */
 json_t *sigkey_public_jwk(const sigkey_t *key);
 
 /* Verification-only key from a public JWK (e.g. a client's key for private_key_jwt):

@@ -43,5 +43,7 @@ typedef struct app {
 #define APP_SUBKEY_CSRF 3     /* "csrftokn" */
 #define APP_SUBKEY_PAIRWISE 4 /* "pairwise" */
 #define APP_SUBKEY_CONTEXT 5  /* "atcontxt" */
+#define APP_SUBKEY_PNLOOKUP 6 /* "pnlookup": keyed hashes of personal data in storage */
+#define APP_SUBKEY_PERSONAL 7 /* "personal": sealed personal data in storage */
 
 #endif

@@ -16,6 +16,7 @@
 #include "crypto/b64url.h"
 #include "crypto/sigkey.h"
 #include "crypto/token.h"
+#include "idp/app.h"
 #include "idp/audit.h"
 #include "idp/keyring.h"
 #include "idp/register_csv.h"
@@ -48,10 +49,11 @@ static const char usage_client[] = "usage: wereldpas client add ... (see client 
                                    "       wereldpas client remove ID\n";
 static const char usage_keys[] =
     "usage: wereldpas keys list\n"
-    "       wereldpas keys rotate [--alg ES256|RS256|PS256|EdDSA]   (default RS256)\n"
+    "       wereldpas keys rotate [--alg ES256|RS256|PS256|EdDSA|RSA-OAEP]   (default RS256)\n"
     "       wereldpas keys retire KID\n"
-    "A rotated key is published at once and signs after one hour; a retired key leaves\n"
-    "the JWKS. keys list prints: kid alg created state (signing, pending or published).\n";
+    "A rotated key is published at once and signs after one hour (an RSA-OAEP key, for\n"
+    "request objects encrypted to us, decrypts at once and never signs); a retired key\n"
+    "leaves the JWKS. keys list prints: kid alg created state (signing, pending or published).\n";
 static const char usage_register[] =
     "usage: wereldpas register import FILE.csv\n"
     "Replaces the diploma register with the rows of FILE.csv. A file with any bad row\n"
@@ -128,6 +130,12 @@ int cli_open(const config_t *cfg, store_t **store, uint8_t master[SEAL_KEY_BYTES
         sodium_memzero(master, SEAL_KEY_BYTES);
         return fail("storage: %s", err);
     }
+    uint8_t lookup[SEAL_KEY_BYTES], personal[SEAL_KEY_BYTES];
+    seal_subkey(master, APP_SUBKEY_PNLOOKUP, "pnlookup", lookup);
+    seal_subkey(master, APP_SUBKEY_PERSONAL, "personal", personal);
+    store_set_keys(*store, lookup, personal);
+    sodium_memzero(lookup, sizeof lookup);
+    sodium_memzero(personal, sizeof personal);
     return 0;
 }
 
@@ -831,8 +839,8 @@ static int keys_rotate(const char *config_path, int argc, char **argv)
     }
     if (optind < argc)
         return usage_error(usage_keys, "unexpected argument: %s", argv[optind]);
-    if (sigkey_alg_parse(alg_name, &alg))
-        return usage_error(usage_keys, "--alg must be ES256, RS256, PS256 or EdDSA");
+    if (sigkey_alg_parse_any(alg_name, &alg))
+        return usage_error(usage_keys, "--alg must be ES256, RS256, PS256, EdDSA or RSA-OAEP");
     if (env_open(&env, config_path)) {
         env_close(&env);
         return 1;
@@ -840,7 +848,10 @@ static int keys_rotate(const char *config_path, int argc, char **argv)
     if (keyring_rotate(env.store, env.master, alg, kid, sizeof kid) != WP_OK) {
         rc = fail("cannot make or store a new %s key", sigkey_alg_name(alg));
     } else {
-        fprintf(stderr, "new %s key published now; it signs once it is one hour old\n",
+        fprintf(stderr,
+                alg == SIGKEY_RSA_OAEP
+                    ? "new %s key published now; it decrypts once the servers reload their keys\n"
+                    : "new %s key published now; it signs once it is one hour old\n",
                 sigkey_alg_name(alg));
         audit_record(env.store, "key_rotated", "cli", kid,
                      json_pack("{s:s}", "alg", sigkey_alg_name(alg)));

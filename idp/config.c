@@ -79,11 +79,16 @@ static const config_key_t keys[] = {
     INT("limits", "enrol_code_ttl", enrol_code_ttl, 300, 90LL * 86400),
     INT("limits", "enrol_code_attempts", enrol_code_attempts, 1, 100),
     /* issue 5: staff console and recovery */
-    INT("limits", "staff_idle_timeout", staff_idle_timeout, 60, 3600),
+    INT("limits", "staff_idle_timeout", staff_idle_timeout, 1, 3600),
     INT("limits", "staff_codes_per_hour", staff_codes_per_hour, 1, 1000),
     INT("limits", "recovery_code_ttl", recovery_code_ttl, 1, 30LL * 86400),
     INT("limits", "recovery_code_attempts", recovery_code_attempts, 1, 20),
     INT("limits", "recovery_cooling_off", recovery_cooling_off, 0, 30LL * 86400),
+    INT("limits", "staff_fail_window", staff_fail_window, 10, 86400),
+    INT("limits", "staff_fail_per_ip", staff_fail_per_ip, 1, 100000),
+    INT("limits", "staff_fail_per_credential", staff_fail_per_credential, 1, 1000),
+    INT("limits", "staff_searches_per_minute", staff_searches_per_minute, 1, 10000),
+    INT("limits", "staff_cases_per_hour", staff_cases_per_hour, 1, 1000),
     INT("limits", "fail_window", fail_window, 10, 86400),
     INT("limits", "fail_per_ip", fail_per_ip, 1, 1000000),
     INT("limits", "fail_per_client", fail_per_client, 1, 1000000),
@@ -374,6 +379,11 @@ static int set_defaults(config_t *cfg)
     cfg->enrol_code_attempts = 5;
     cfg->staff_idle_timeout = 900; /* issue 5 */
     cfg->staff_codes_per_hour = 30;
+    cfg->staff_fail_window = 900;
+    cfg->staff_fail_per_ip = 30;
+    cfg->staff_fail_per_credential = 5;
+    cfg->staff_searches_per_minute = 60;
+    cfg->staff_cases_per_hour = 20;
     cfg->recovery_code_ttl = 72 * 3600;
     cfg->recovery_code_attempts = 5;
     cfg->recovery_cooling_off = 48 * 3600;

@@ -48,11 +48,16 @@ typedef struct {
     int recovery_code_ttl;      /* recovery_code_ttl = 259200 (72 hours) */
     int recovery_code_attempts; /* recovery_code_attempts = 5 per code */
     int recovery_cooling_off; /* recovery_cooling_off = 172800 for cases without a verified call */
-    int fail_window;          /* fail_window = 900 seconds */
-    int fail_per_ip;          /* fail_per_ip = 100 failures per address per window */
-    int fail_per_client;      /* fail_per_client = 20 bad client credentials per window */
-    int id_token_ttl;         /* id_token_ttl = 300 */
-    int access_token_ttl;     /* access_token_ttl = 600 */
+    int staff_fail_window;    /* staff_fail_window = 900 seconds for failed staff sign-ins */
+    int staff_fail_per_ip;    /* staff_fail_per_ip = 30 failed staff sign-ins per address */
+    int staff_fail_per_credential; /* staff_fail_per_credential = 5 per staff passkey */
+    int staff_searches_per_minute; /* staff_searches_per_minute = 60 per staff member */
+    int staff_cases_per_hour;      /* staff_cases_per_hour = 20 recovery cases opened */
+    int fail_window;               /* fail_window = 900 seconds */
+    int fail_per_ip;               /* fail_per_ip = 100 failures per address per window */
+    int fail_per_client;           /* fail_per_client = 20 bad client credentials per window */
+    int id_token_ttl;              /* id_token_ttl = 300 */
+    int access_token_ttl;          /* access_token_ttl = 600 */
     /* issue 3: tokens and client authentication */
     int refresh_token_ttl;   /* [limits] refresh_token_ttl = 86400: each refresh token */
     int par_ttl;             /* [limits] par_ttl = 60: a pushed authorization request */

@@ -1,5 +1,7 @@
-/* The provider's signing keys. Private keys live in storage sealed with a subkey of the
- * master key; here they are unsealed once and kept for the life of the keyring.
+/* The provider's signing keys, and its RSA-OAEP keys for request objects encrypted to it
+ * (published with "use":"enc", never used to sign or verify). Private keys live in
+ * storage sealed with a subkey of the master key; here they are unsealed once and kept
+ * for the life of the keyring.
  *
  * Which key signs: among the published keys of an algorithm, the newest one that has been
  * published for at least WP_KEY_PUBLISH_DELAY seconds; when none is that old (a fresh
@@ -28,10 +30,13 @@ typedef struct {
     int published;
 } entry_t;
 
-/* A snapshot of the published keys, as returned by keyring_all. */
+/* A snapshot of the published keys: signing keys (keyring_all) and encryption keys
+ * (keyring_enc_keys). */
 typedef struct snapshot {
     sigkey_t **keys;
     size_t n;
+    sigkey_t **enc;
+    size_t n_enc;
     struct snapshot *older; /* kept until keyring_free */
 } snapshot_t;
 
@@ -57,7 +62,7 @@ static sigkey_t *unseal(const uint8_t seal_key[SEAL_KEY_BYTES], const store_key_
     size_t pt_len = 0;
     sigkey_t *key = NULL;
 
-    if (sigkey_alg_parse(row->alg, &alg))
+    if (sigkey_alg_parse_any(row->alg, &alg))
         goto out;
     if (seal_decrypt(seal_key, row->sealed, row->sealed_len, &pt, &pt_len))
         goto out;
@@ -116,13 +121,20 @@ static wp_err_t snapshot_rebuild(keyring_t *k)
     snapshot_t *snap = calloc(1, sizeof *snap);
     if (!snap)
         return WP_ERR;
-    snap->keys = calloc(k->n ? k->n : 1, sizeof(sigkey_t *)); /* an array of pointers */
-    if (!snap->keys) {
+    snap->keys = calloc(k->n ? k->n : 1, sizeof(sigkey_t *)); /* arrays of pointers */
+    snap->enc = calloc(k->n ? k->n : 1, sizeof(sigkey_t *));
+    if (!snap->keys || !snap->enc) {
+        free(snap->keys);
+        free(snap->enc);
         free(snap);
         return WP_ERR;
     }
     for (size_t i = 0; i < k->n; i++) {
-        if (k->entries[i].published)
+        if (!k->entries[i].published)
+            continue;
+        if (k->entries[i].key->alg == SIGKEY_RSA_OAEP)
+            snap->enc[snap->n_enc++] = k->entries[i].key;
+        else
             snap->keys[snap->n++] = k->entries[i].key;
     }
     snap->older = k->published;
@@ -192,7 +204,8 @@ static int has_alg(const keyring_t *k, sigkey_alg_t alg)
 
 wp_err_t keyring_open(store_t *s, const uint8_t master[SEAL_KEY_BYTES], int ensure, keyring_t **out)
 {
-    static const sigkey_alg_t required[] = {SIGKEY_RS256, SIGKEY_ES256, SIGKEY_PS256, SIGKEY_EDDSA};
+    static const sigkey_alg_t required[] = {SIGKEY_RS256, SIGKEY_ES256, SIGKEY_PS256, SIGKEY_EDDSA,
+                                            SIGKEY_RSA_OAEP};
     wp_err_t rc = WP_ERR;
     keyring_t *k = calloc(1, sizeof *k);
     int lock_ready = 0;
@@ -241,6 +254,7 @@ void keyring_free(keyring_t *k)
     while (k->published) {
         snapshot_t *older = k->published->older;
         free(k->published->keys);
+        free(k->published->enc);
         free(k->published);
         k->published = older;
     }
@@ -273,6 +287,8 @@ const sigkey_t *keyring_signing_key(keyring_t *k, sigkey_alg_t alg, int64_t now)
 {
     const entry_t *oldest = NULL, *ready = NULL;
 
+    if (alg == SIGKEY_RSA_OAEP)
+        return NULL; /* an encryption key never signs */
     pthread_rwlock_rdlock(&k->lock);
     for (size_t i = 0; i < k->n; i++) {
         const entry_t *e = &k->entries[i];
@@ -298,8 +314,9 @@ json_t *keyring_jwks(keyring_t *k)
     if (!doc || !arr || json_object_set(doc, "keys", arr))
         goto fail;
     pthread_rwlock_rdlock(&k->lock);
-    for (size_t i = 0; i < k->published->n; i++) {
-        json_t *jwk = sigkey_public_jwk(k->published->keys[i]);
+    for (size_t i = 0; i < k->published->n + k->published->n_enc; i++) {
+        size_t n = k->published->n;
+        json_t *jwk = sigkey_public_jwk(i < n ? k->published->keys[i] : k->published->enc[i - n]);
         if (!jwk || json_array_append_new(arr, jwk)) {
             pthread_rwlock_unlock(&k->lock);
             goto fail;
@@ -319,5 +336,13 @@ void keyring_all(keyring_t *k, sigkey_t *const **keys, size_t *n)
     pthread_rwlock_rdlock(&k->lock);
     *keys = k->published->keys;
     *n = k->published->n;
+    pthread_rwlock_unlock(&k->lock);
+}
+
+void keyring_enc_keys(keyring_t *k, sigkey_t *const **keys, size_t *n)
+{
+    pthread_rwlock_rdlock(&k->lock);
+    *keys = k->published->enc;
+    *n = k->published->n_enc;
     pthread_rwlock_unlock(&k->lock);
 }

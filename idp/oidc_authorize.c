@@ -1,9 +1,11 @@
 /* The authorization endpoint (OIDC Core §3.1.2, RFC 6749 §4.1, RFC 7636, RFC 9207) and
  * /continue, where a finished login flow returns to the client. */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/jwe.h"
 #include "crypto/jws.h"
 #include "crypto/pkce.h"
 #include "crypto/sigkey.h"
@@ -242,20 +244,52 @@ static int session_usable(const app_t *app, const json_t *client, const json_t *
                               s->acr);
 }
 
+/* The signed request object inside an encrypted one (RFC 9101 §6.1, OIDC Core §6.3.3):
+ * a compact JWE to one of our RSA-OAEP keys, alg RSA-OAEP, enc A256GCM. Returns its
+ * plaintext (free with request_plain_free) or NULL. The plaintext is only a candidate:
+ * it must still verify as a JWS signed by the client, so an unsigned one is refused. */
+static char *request_decrypt(const app_t *app, const char *jwe)
+{
+    sigkey_t *const *keys = NULL;
+    size_t n = 0;
+    char *plain = NULL;
+
+    keyring_enc_keys(app->keys, &keys, &n);
+    if (jwe_decrypt(jwe, keys, n, &plain) != 0)
+        return NULL;
+    return plain;
+}
+
+static void request_plain_free(char *plain)
+{
+    if (plain) {
+        sodium_memzero(plain, strlen(plain));
+        free(plain);
+    }
+}
+
 /* Verifies a request object (RFC 9101 §6.2: signed by one of the client's registered
- * keys, iss = client_id, aud = our issuer, not expired) and returns its claims as the
- * request parameters (new reference), or NULL. Encrypted request objects are not
- * accepted (not advertised). */
-static json_t *request_object(const app_t *app, const json_t *client, const char *jwt)
+ * keys, iss = client_id, aud = our issuer, not expired; when encrypted to us, that
+ * signed object nested in the JWE) and returns its claims as the request parameters
+ * (new reference), or NULL. */
+static json_t *request_object(const app_t *app, const json_t *client, const char *value)
 {
     const json_t *jwks = json_object_get(json_object_get(client, "jwks"), "keys");
     const char *client_id = json_string_value(json_object_get(client, "client_id"));
     sigkey_t *keys[8] = {0};
     size_t n = 0, i;
     json_t *jwk, *claims = NULL, *params = NULL;
+    char *plain = NULL;
+    const char *jwt = value;
 
+    if (jwe_is_compact(value)) {
+        plain = request_decrypt(app, value);
+        if (!plain)
+            return NULL;
+        jwt = plain;
+    }
     if (strlen(jwt) > 16384)
-        return NULL;
+        goto out;
     json_array_foreach(jwks, i, jwk)
     {
         sigkey_alg_t alg;
@@ -301,6 +335,7 @@ out:
     for (i = 0; i < n; i++)
         sigkey_free(keys[i]);
     json_decref(claims);
+    request_plain_free(plain);
     return params;
 }
 

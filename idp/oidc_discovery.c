@@ -49,6 +49,11 @@ void oidc_discovery_handle(http_req_t *req, http_resp_t *resp)
     json_object_set_new(d, "id_token_encryption_enc_values_supported", json_pack("[s]", "A256GCM"));
     json_object_set_new(d, "userinfo_signing_alg_values_supported", sig_algs());
     json_object_set_new(d, "request_object_signing_alg_values_supported", sig_algs());
+    /* Request objects encrypted to our "use":"enc" key (nested: signed, then encrypted). */
+    json_object_set_new(d, "request_object_encryption_alg_values_supported",
+                        json_pack("[s]", "RSA-OAEP"));
+    json_object_set_new(d, "request_object_encryption_enc_values_supported",
+                        json_pack("[s]", "A256GCM"));
     /* Client authentication: private_key_jwt always; secrets unless switched off. */
     json_t *methods = pkjwt_only ? json_pack("[s,s]", "private_key_jwt", "none")
                                  : json_pack("[s,s,s,s]", "private_key_jwt", "client_secret_basic",

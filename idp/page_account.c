@@ -16,6 +16,7 @@
 
 #define ACCOUNT_NAME_MAX 60
 #define ACCOUNT_SIGNINS 10
+#define ACCOUNT_REAUTH_MAX 600 /* adding a passkey needs a sign-in at most this recent */
 
 /* "YYYY-MM-DD HH:MM UTC", or "" for 0. */
 static json_t *date_string(int64_t t)
@@ -129,14 +130,20 @@ static int acct_load(http_req_t *req, http_resp_t *resp, acct_t *a)
 
 /* Starts an "add a passkey" ceremony: a flow of this browser, proofed as this account
  * (same person number, acr and proofing), which the WebAuthn register endpoints accept
- * like an enrolment flow and which returns to /account when done. */
+ * like an enrolment flow and which returns to /account when done, keeping this session.
+ * A new passkey is a way into the account, so it needs a recent sign-in: when the
+ * session's sign-in is older than ACCOUNT_REAUTH_MAX, the flow is instead a sign-in
+ * with one of this account's passkeys (like prompt=login) that returns here. */
 static void action_add(http_req_t *req, http_resp_t *resp, acct_t *a)
 {
     char id[FLOW_ID_MAX], hash[TOKEN_HASH_HEX_LEN + 1];
-    json_t *request = json_pack("{s:s}", "return_to", "/account?notice=added");
+    int fresh = wp_now() - a->session.auth_time <= ACCOUNT_REAUTH_MAX;
+    json_t *request = fresh ? json_pack("{s:s}", "return_to", "/account?notice=added")
+                            : json_pack("{s:s, s:s}", "return_to", "/account?notice=reauth",
+                                        "reauth_account", a->account.id);
     wp_err_t rc = request ? flow_create(req, resp, request, id) : WP_ERR;
     json_decref(request);
-    if (!rc) {
+    if (!rc && fresh) {
         flow_hash(req, id, hash);
         rc = store_flow_set_proofed(req->app->store, hash, a->account.person_number, a->account.acr,
                                     a->account.proofing);
@@ -145,7 +152,8 @@ static void action_add(http_req_t *req, http_resp_t *resp, acct_t *a)
         render_account(req, resp, 500, a, json_pack("{s:s}", "error", "error_internal"));
         return;
     }
-    render_account(req, resp, 200, a, json_pack("{s:s}", "add_flow", id));
+    render_account(req, resp, fresh ? 200 : 401, a,
+                   json_pack("{s:s}", fresh ? "add_flow" : "reauth_flow", id));
 }
 
 static const store_credential_t *find_cred(const acct_t *a, const char *id)
@@ -236,10 +244,12 @@ void page_account_handle(http_req_t *req, http_resp_t *resp)
         goto out;
     if (req->method != HTTP_POST) {
         const char *notice = http_query(req, "notice");
-        render_account(
-            req, resp, 200, &a,
-            json_pack("{s:s?}", "notice",
-                      notice && strcmp(notice, "added") == 0 ? "acct_notice_added" : NULL));
+        render_account(req, resp, 200, &a,
+                       json_pack("{s:s?}", "notice",
+                                 !notice                         ? NULL
+                                 : strcmp(notice, "added") == 0  ? "acct_notice_added"
+                                 : strcmp(notice, "reauth") == 0 ? "acct_notice_reauth"
+                                                                 : NULL));
         goto out;
     }
     if (!flow_csrf_ok(req, a.purpose)) {

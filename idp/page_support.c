@@ -103,6 +103,37 @@ int support_csrf_ok(const http_req_t *req)
     return token_equal(got, want);
 }
 
+int64_t support_limit(http_req_t *req, http_resp_t *resp, const char *key, int window, int max,
+                      int add)
+{
+    int count = 0;
+    int64_t now = wp_now();
+    char secs[24];
+    if (window <= 0)
+        return 0;
+    wp_err_t rc = add ? store_ratelimit_add(req->app->store, key, window, now, &count)
+                      : store_ratelimit_count(req->app->store, key, window, now, &count);
+    if (rc != WP_OK || (add ? count <= max : count < max))
+        return 0;
+    /* The store counts in fixed windows aligned on multiples of window. */
+    int64_t r = now % window;
+    int64_t until = now - (r < 0 ? r + window : r) + window;
+    if (resp) {
+        snprintf(secs, sizeof secs, "%lld", (long long)(until - now));
+        http_resp_header(resp, "Retry-After", secs);
+    }
+    return until;
+}
+
+void support_time(int64_t t, char out[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    out[0] = '\0';
+    if (gmtime_r(&tt, &tm))
+        strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
 /* ---- rendering */
 
 static json_t *date_string(int64_t t)
@@ -184,14 +215,37 @@ static void staff_actor(const json_t *staff, char out[64])
     snprintf(out, 64, "staff:%s", json_string_value(json_object_get(staff, "id")));
 }
 
-/* 1 when the staff member may issue one more code this hour (counted). */
-static int staff_code_allowed(http_req_t *req, const json_t *staff)
+/* Counts one more action of kind ("codes", "searches", "cases") by the staff member.
+ * 0 when allowed; else the refusal is audited, ctx (when not NULL) gets the error key and
+ * the time it ends ("retry_until"), and that time is returned. */
+static int64_t staff_action_limited(http_req_t *req, http_resp_t *resp, const json_t *staff,
+                                    const char *kind, json_t *ctx)
 {
-    char key[96];
-    int count = 0;
-    snprintf(key, sizeof key, "staffcodes:%s", json_string_value(json_object_get(staff, "id")));
-    store_ratelimit_add(req->app->store, key, 3600, wp_now(), &count);
-    return count <= req->app->cfg->staff_codes_per_hour;
+    const config_t *cfg = req->app->cfg;
+    char key[96], actor[64], until_text[32];
+    int window = 3600, max = cfg->staff_codes_per_hour;
+    const char *error = "sup_error_rate";
+    if (strcmp(kind, "searches") == 0) {
+        window = 60;
+        max = cfg->staff_searches_per_minute;
+        error = "sup_error_search_rate";
+    } else if (strcmp(kind, "cases") == 0) {
+        max = cfg->staff_cases_per_hour;
+        error = "sup_error_case_rate";
+    }
+    snprintf(key, sizeof key, "staff%s:%s", kind, json_string_value(json_object_get(staff, "id")));
+    int64_t until = support_limit(req, resp, key, window, max, 1);
+    if (!until)
+        return 0;
+    support_time(until, until_text);
+    staff_actor(staff, actor);
+    audit_record(req->app->store, "staff_rate_limited", actor, actor,
+                 json_pack("{s:s, s:s}", "action", kind, "until", until_text));
+    if (ctx) {
+        json_object_set_new(ctx, "error", json_string(error));
+        json_object_set_new(ctx, "retry_until", json_string(until_text));
+    }
+    return until;
 }
 
 /* Text typed by staff: 1..max bytes, no control characters except none. */
@@ -284,6 +338,13 @@ void support_search_handle(http_req_t *req, http_resp_t *resp)
         json_decref(staff);
         return;
     }
+    json_t *refusal = json_pack("{s:[]}", "cases");
+    if (staff_action_limited(req, resp, staff, "searches", refusal)) {
+        support_page(req, resp, 429, "support_home", staff, refusal);
+        json_decref(staff);
+        return;
+    }
+    json_decref(refusal);
     char actor[64];
     staff_actor(staff, actor);
     audit_record(req->app->store, "staff_search", actor, NULL,
@@ -439,10 +500,12 @@ void support_enrol_code_handle(http_req_t *req, http_resp_t *resp)
         person_page(req, resp, 400, pn, staff, json_pack("{s:s}", "error", err));
         goto out;
     }
-    if (!staff_code_allowed(req, staff)) {
-        person_page(req, resp, 429, pn, staff, json_pack("{s:s}", "error", "sup_error_rate"));
+    json_t *refusal = json_object();
+    if (staff_action_limited(req, resp, staff, "codes", refusal)) {
+        person_page(req, resp, 429, pn, staff, refusal);
         goto out;
     }
+    json_decref(refusal);
     token_code_new(code);
     token_hash(req->app->hash_key, "enrol_code", code, hash);
     store_code_t row = {.hash = hash,
@@ -492,6 +555,12 @@ void support_case_open_handle(http_req_t *req, http_resp_t *resp)
         person_page(req, resp, 400, pn, staff, json_pack("{s:s}", "error", "sup_error_no_account"));
         goto out;
     }
+    json_t *refusal = json_object();
+    if (staff_action_limited(req, resp, staff, "cases", refusal)) {
+        person_page(req, resp, 429, pn, staff, refusal);
+        goto out;
+    }
+    json_decref(refusal);
     token_random(id, sizeof id, 12);
     json_t *c = json_pack("{s:s, s:s, s:O, s:s, s:O, s:b, s:I}", "id", id, "person_number", pn,
                           "opened_by", json_object_get(staff, "id"), "reason", reason, "evidence",
@@ -545,10 +614,12 @@ void support_case_approve_handle(http_req_t *req, http_resp_t *resp)
         person_page(req, resp, 400, pn, staff, json_pack("{s:s}", "error", "sup_error_delivery"));
         goto out;
     }
-    if (!staff_code_allowed(req, staff)) {
-        person_page(req, resp, 429, pn, staff, json_pack("{s:s}", "error", "sup_error_rate"));
+    json_t *refusal = json_object();
+    if (staff_action_limited(req, resp, staff, "codes", refusal)) {
+        person_page(req, resp, 429, pn, staff, refusal);
         goto out;
     }
+    json_decref(refusal);
     int64_t now = wp_now();
     int verified = json_integer_value(json_object_get(c, "verified_call")) != 0;
     int64_t not_before = verified ? 0 : now + req->app->cfg->recovery_cooling_off;
@@ -572,11 +643,25 @@ void support_case_approve_handle(http_req_t *req, http_resp_t *resp)
         req->app->store, "recovery_approved", actor, subject,
         json_pack("{s:s, s:s, s:b}", "case", id, "delivery", delivery, "cooling_off", !verified));
     int mailed = 0;
+    wp_err_t sent = WP_ERR;
     if (strcmp(delivery, "mail") == 0 && store_person_get(req->app->store, pn, &person) == WP_OK)
-        mailed = mail_send(req->app, person.contact_email, person.preferred_language, "recovery",
-                           person.given_names, code) == WP_OK;
+        sent = mail_send(req->app, person.contact_email, person.preferred_language, "recovery",
+                         person.given_names, code);
+    mailed = sent == WP_OK;
     if (strcmp(delivery, "mail") == 0 && !mailed) {
-        person_page(req, resp, 500, pn, staff, json_pack("{s:s}", "error", "sup_error_mail"));
+        /* The code never left: undo the approval so the case can be approved again (and
+         * the code read out) instead of being stranded as approved. */
+        wp_err_t undo = store_case_reopen(req->app->store, id,
+                                          json_string_value(json_object_get(staff, "id")), now);
+        audit_record(req->app->store, "recovery_approval_undone", actor, subject,
+                     json_pack("{s:s, s:s, s:b}", "case", id, "why",
+                               sent == WP_ERR_INVALID ? "no_contact_address" : "mail_not_queued",
+                               "reopened", undo == WP_OK));
+        person_page(req, resp, sent == WP_ERR_INVALID ? 409 : 500, pn, staff,
+                    json_pack("{s:s}", "error",
+                              undo != WP_OK            ? "error_internal"
+                              : sent == WP_ERR_INVALID ? "sup_error_no_address"
+                                                       : "sup_error_mail"));
         goto out;
     }
     support_page(req, resp, 200, "support_code", staff,

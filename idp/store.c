@@ -488,6 +488,11 @@ wp_err_t store_case_redeem(store_t *s, const char *person_number, const char *co
     return s->ops->case_redeem(s->impl, person_number, code_hash, now, max_attempts, out);
 }
 
+wp_err_t store_case_reopen(store_t *s, const char *id, const char *approver, int64_t now)
+{
+    return s->ops->case_reopen(s->impl, id, approver, now);
+}
+
 /* ---- issue 4: enrolment by diploma, mail queue */
 
 wp_err_t store_register_match(store_t *s, const char *person_number, const char *birthdate,
@@ -638,3 +643,11 @@ wp_err_t store_session_clients_take(store_t *s, const char *sid, const char *acc
     return s->ops->session_clients_take(s->impl, sid, account_id, out);
 }
 /* ==== end of issue 3 ==== */
+
+/* ==== personal data at rest ==== */
+
+void store_set_keys(store_t *s, const uint8_t lookup_key[32], const uint8_t seal_key[32])
+{
+    s->ops->set_keys(s->impl, lookup_key, seal_key);
+}
+/* ==== end of personal data at rest ==== */

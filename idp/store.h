@@ -289,6 +289,10 @@ wp_err_t store_case_approve(store_t *s, const char *id, const char *approver, co
  * returned). */
 wp_err_t store_case_redeem(store_t *s, const char *person_number, const char *code_hash,
                            int64_t now, int max_attempts, json_t **out);
+/* Undoes the approval by approver of case id whose code never reached the person (the
+ * mail could not be queued): the case is open again and its code is void. WP_ERR_USED
+ * when the case is not approved by approver. */
+wp_err_t store_case_reopen(store_t *s, const char *id, const char *approver, int64_t now);
 /* ==== end of issue 5 ==== */
 
 /* ==== issue 4: enrolment by diploma, the mail queue, register withdrawal ==== */
@@ -400,5 +404,15 @@ wp_err_t store_session_client_add(store_t *s, const char *sid, const char *clien
 wp_err_t store_session_clients_take(store_t *s, const char *sid, const char *account_id,
                                     json_t **out);
 /* ==== end of issue 3 ==== */
+
+/* ==== personal data at rest ====
+ * Gives the backend its two keys (derived from the master key, see idp/app.h): lookup_key
+ * for the keyed hashes it searches person numbers, diploma matches and names by, and
+ * seal_key for the sealed copies of register rows and person numbers. Call it once, right
+ * after store_open, before other threads use the store. Until it is called, every
+ * function that reads or writes personal data (register, accounts, codes, flows with a
+ * person, recovery cases) returns WP_ERR. The keys are copied. */
+void store_set_keys(store_t *s, const uint8_t lookup_key[32], const uint8_t seal_key[32]);
+/* ==== end of personal data at rest ==== */
 
 #endif

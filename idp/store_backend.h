@@ -94,6 +94,7 @@ typedef struct store_ops {
                              int64_t now);
     wp_err_t (*case_redeem)(void *impl, const char *person_number, const char *code_hash,
                             int64_t now, int max_attempts, json_t **out);
+    wp_err_t (*case_reopen)(void *impl, const char *id, const char *approver, int64_t now);
     /* ---- end of issue 5 */
     /* ---- issue 4: enrolment by diploma, mail queue */
     wp_err_t (*register_match)(void *impl, const char *person_number, const char *birthdate,
@@ -132,6 +133,10 @@ typedef struct store_ops {
     wp_err_t (*session_clients_take)(void *impl, const char *sid, const char *account_id,
                                      json_t **out);
     /* ==== end of issue 3 ==== */
+
+    /* ==== personal data at rest ==== */
+    void (*set_keys)(void *impl, const uint8_t lookup_key[32], const uint8_t seal_key[32]);
+    /* ==== end of personal data at rest ==== */
 } store_ops_t;
 
 extern const store_ops_t store_sqlite_ops;

@@ -22,6 +22,8 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "crypto/seal.h"
+
 #define SQ_BUSY_TIMEOUT_MS 5000
 #define SQ_ACCOUNT_ID_BYTES 32
 #define SQ_ACCOUNT_ID_SIZE                                                                         \
@@ -30,6 +32,9 @@
 typedef struct {
     sqlite3 *db;
     pthread_mutex_t lock;
+    int keyed;              /* store_set_keys was called */
+    uint8_t lookup_key[32]; /* keyed hashes of personal data (pn_key, match_key, ...) */
+    uint8_t seal_key[32];   /* sealed personal data */
 } sq_t;
 
 /* Schema migrations: migrations[i] takes the schema from version i to i + 1. Append only;
@@ -253,6 +258,71 @@ static const char *const migrations[] = {
     "  updated_at INTEGER NOT NULL"
     ");"
     "CREATE INDEX recovery_cases_person ON recovery_cases (person_number, status);",
+    /* 5: personal data at rest. Person numbers, names, birth dates and contact addresses
+     * are stored only as keyed hashes to look up by and as sealed copies to read (see
+     * "personal data at rest" below). Rows in the clear cannot be converted here (the keys
+     * come from the master key, which SQL never sees): a database that holds register rows,
+     * accounts or recovery cases is refused with a message; short-lived codes and flows
+     * with a person are dropped. */
+    "CREATE TEMP TABLE seal_guard (n INTEGER);"
+    "CREATE TEMP TRIGGER seal_guard_check BEFORE INSERT ON seal_guard WHEN NEW.n > 0 BEGIN"
+    " SELECT RAISE(ABORT, 'the database holds personal data in the clear from an older"
+    " wereldpas (register, accounts or recovery cases): start from a new database file and"
+    " re-import the register');"
+    " END;"
+    "INSERT INTO seal_guard SELECT (SELECT count(*) FROM register)"
+    " + (SELECT count(*) FROM accounts) + (SELECT count(*) FROM recovery_cases);"
+    "DROP TABLE temp.seal_guard;"
+    "DROP TABLE register;"
+    "CREATE TABLE register ("
+    "  id INTEGER PRIMARY KEY,"
+    "  pn_key TEXT NOT NULL,"
+    "  match_key TEXT NOT NULL,"
+    "  name_key TEXT NOT NULL,"
+    "  row_key TEXT NOT NULL,"
+    "  sealed BLOB NOT NULL,"
+    "  withdrawn_at INTEGER,"
+    "  import_gen INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE INDEX register_pn ON register (pn_key);"
+    "CREATE INDEX register_match ON register (match_key);"
+    "CREATE INDEX register_name ON register (name_key);"
+    "CREATE INDEX register_row ON register (row_key);"
+    "DROP TABLE accounts;"
+    "CREATE TABLE accounts ("
+    "  id TEXT PRIMARY KEY,"
+    "  pn_key TEXT NOT NULL UNIQUE,"
+    "  pn_sealed BLOB NOT NULL,"
+    "  acr TEXT NOT NULL,"
+    "  proofing TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  proofed_at INTEGER NOT NULL"
+    ");"
+    "DELETE FROM codes;"
+    "ALTER TABLE codes DROP COLUMN person_number;"
+    "ALTER TABLE codes ADD COLUMN person_sealed BLOB;"
+    "DELETE FROM flows WHERE person_number IS NOT NULL;"
+    "ALTER TABLE flows DROP COLUMN person_number;"
+    "ALTER TABLE flows ADD COLUMN person_sealed BLOB;"
+    "DROP TABLE recovery_cases;"
+    "CREATE TABLE recovery_cases ("
+    "  id TEXT PRIMARY KEY,"
+    "  pn_key TEXT NOT NULL,"
+    "  pn_sealed BLOB NOT NULL,"
+    "  opened_by TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  evidence TEXT NOT NULL,"
+    "  verified_call INTEGER NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  approved_by TEXT,"
+    "  code_hash TEXT,"
+    "  code_expires_at INTEGER,"
+    "  not_before INTEGER,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX recovery_cases_person ON recovery_cases (pn_key, status);",
 };
 
 #define SQ_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -447,6 +517,236 @@ static wp_err_t grow(void **arr, size_t *cap, size_t n, size_t elem)
     return WP_OK;
 }
 
+/* ---- personal data at rest: keyed hashes to look up by, sealed copies to read
+ *
+ * Lookup columns hold keyed BLAKE2b (lookup_key) of a purpose and length-prefixed fields:
+ *   pn_key    ("person_number": person_number)
+ *   match_key ("diploma_match": person_number, birthdate, diploma YYYY-MM)
+ *   name_key  ("name_birthdate": family name folded to lower case, birthdate)
+ *   row_key   ("register_row": person_number, institution, programme, diploma_date), a
+ *             register row's identity across imports.
+ * Everything a caller reads back is sealed with seal_key (crypto/seal.h): a register row as
+ * JSON of all its fields, elsewhere the person number alone. */
+
+#define SQ_KEY_HEX 64
+#define PERSON_FIELDS 9
+#define PERSON_OPTIONAL 8 /* preferred_language */
+
+static const char *const person_names[PERSON_FIELDS] = {
+    "person_number", "family_name",  "given_names",   "birthdate",         "institution",
+    "programme",     "diploma_date", "contact_email", "preferred_language"};
+
+/* WP_OK once store_set_keys was called, else WP_ERR (logged). */
+static wp_err_t sq_need_keys(const sq_t *q)
+{
+    if (q->keyed)
+        return WP_OK;
+    WP_LOG_ERR("storage: personal data asked for before the store got its keys");
+    return WP_ERR;
+}
+
+/* Keyed hash of purpose and the n fields (NULL hashes as empty) as hex into out. */
+static void sq_lookup(const sq_t *q, const char *purpose, const char *const *fields, size_t n,
+                      char out[SQ_KEY_HEX + 1])
+{
+    crypto_generichash_state h;
+    uint8_t digest[SQ_KEY_HEX / 2];
+    crypto_generichash_init(&h, q->lookup_key, sizeof q->lookup_key, sizeof digest);
+    crypto_generichash_update(&h, (const uint8_t *)purpose, strlen(purpose) + 1);
+    for (size_t i = 0; i < n; i++) {
+        const char *f = fields[i] ? fields[i] : "";
+        uint64_t len = strlen(f);
+        uint8_t prefix[8];
+        for (int b = 0; b < 8; b++)
+            prefix[b] = (uint8_t)(len >> (8 * b));
+        crypto_generichash_update(&h, prefix, sizeof prefix);
+        crypto_generichash_update(&h, (const uint8_t *)f, (unsigned long long)len);
+    }
+    crypto_generichash_final(&h, digest, sizeof digest);
+    sodium_bin2hex(out, SQ_KEY_HEX + 1, digest, sizeof digest);
+    sodium_memzero(&h, sizeof h);
+}
+
+static void sq_pn_key(const sq_t *q, const char *person_number, char out[SQ_KEY_HEX + 1])
+{
+    const char *f[] = {person_number};
+    sq_lookup(q, "person_number", f, 1, out);
+}
+
+static void sq_match_key(const sq_t *q, const char *person_number, const char *birthdate,
+                         const char *month, char out[SQ_KEY_HEX + 1])
+{
+    const char *f[] = {person_number, birthdate, month};
+    sq_lookup(q, "diploma_match", f, 3, out);
+}
+
+/* The family name folded for search: ASCII and Latin-1 capitals (UTF-8 C3 80..C3 9E but
+ * the multiplication sign) to lower case, the rest as typed. The support console's search
+ * was case-insensitive before; it stays so, now for accented capitals too. Returns -1 when
+ * out of memory. */
+static wp_err_t sq_name_key(const sq_t *q, const char *family_name, const char *birthdate,
+                            char out[SQ_KEY_HEX + 1])
+{
+    char *folded = strdup(family_name ? family_name : "");
+    if (!folded)
+        return WP_ERR;
+    for (unsigned char *p = (unsigned char *)folded; *p; p++) {
+        if (*p >= 'A' && *p <= 'Z') {
+            *p = (unsigned char)(*p + ('a' - 'A'));
+        } else if (*p == 0xc3 && p[1] >= 0x80 && p[1] <= 0x9e && p[1] != 0x97) {
+            p[1] = (unsigned char)(p[1] + 0x20);
+            p++;
+        }
+    }
+    const char *f[] = {folded, birthdate};
+    sq_lookup(q, "name_birthdate", f, 2, out);
+    sodium_memzero(folded, strlen(folded));
+    free(folded);
+    return WP_OK;
+}
+
+/* Frees text that held personal data, zeroing it first. */
+static void sq_free_secret(char *text)
+{
+    if (text) {
+        sodium_memzero(text, strlen(text));
+        free(text);
+    }
+}
+
+/* Seals text with the seal key into *out (free). */
+static wp_err_t sq_seal(const sq_t *q, const char *text, uint8_t **out, size_t *len)
+{
+    return seal_encrypt(q->seal_key, (const uint8_t *)text, strlen(text), out, len) ? WP_ERR
+                                                                                    : WP_OK;
+}
+
+/* The text sealed in blob column i, malloc'd (sq_free_secret), into *out; NULL for SQL
+ * NULL. WP_ERR when it does not unseal (another master key?). */
+static wp_err_t sq_unseal_col(const sq_t *q, sqlite3_stmt *st, int i, char **out)
+{
+    uint8_t *pt = NULL;
+    size_t len = 0;
+    *out = NULL;
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return WP_OK;
+    const void *p = sqlite3_column_blob(st, i);
+    int n = sqlite3_column_bytes(st, i);
+    if (!p || n <= 0 || seal_decrypt(q->seal_key, p, (size_t)n, &pt, &len) != 0) {
+        WP_LOG_ERR("storage: personal data does not unseal (another master key?)");
+        return WP_ERR;
+    }
+    if (strlen((const char *)pt) != len) {
+        sq_free_secret((char *)pt);
+        return WP_ERR;
+    }
+    *out = (char *)pt;
+    return WP_OK;
+}
+
+/* As sq_unseal_col, for a person number that may be absent: WP_ERR also when there is
+ * one and the store has no keys. */
+static wp_err_t sq_unseal_pn(const sq_t *q, sqlite3_stmt *st, int i, char **out)
+{
+    *out = NULL;
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return WP_OK;
+    if (sq_need_keys(q))
+        return WP_ERR;
+    return sq_unseal_col(q, st, i, out);
+}
+
+/* Seals a register row as JSON of all its fields. WP_ERR_INVALID when a required field
+ * is missing or not UTF-8. */
+static wp_err_t sq_seal_person(const sq_t *q, const store_person_t *p, uint8_t **out, size_t *len)
+{
+    const char *v[PERSON_FIELDS] = {p->person_number, p->family_name,   p->given_names,
+                                    p->birthdate,     p->institution,   p->programme,
+                                    p->diploma_date,  p->contact_email, p->preferred_language};
+    json_t *o = json_object();
+    char *text = NULL;
+    wp_err_t rc = o ? WP_OK : WP_ERR;
+    for (size_t i = 0; !rc && i < PERSON_FIELDS; i++) {
+        if ((!v[i] && i != PERSON_OPTIONAL) ||
+            (v[i] && json_object_set_new(o, person_names[i], json_string(v[i])) != 0))
+            rc = WP_ERR_INVALID;
+    }
+    if (!rc && !(text = json_dumps(o, JSON_COMPACT)))
+        rc = WP_ERR;
+    if (!rc)
+        rc = sq_seal(q, text, out, len);
+    sq_free_secret(text);
+    json_decref(o);
+    return rc;
+}
+
+/* Fills *out (zeroed by the caller) from the register row sealed in blob column i. */
+static wp_err_t sq_unseal_person(const sq_t *q, sqlite3_stmt *st, int i, store_person_t *out)
+{
+    char *text = NULL;
+    json_t *o = NULL;
+    wp_err_t rc = sq_unseal_col(q, st, i, &text);
+    if (!rc && !(text && (o = json_loads(text, 0, NULL))))
+        rc = WP_ERR;
+    char **slot[PERSON_FIELDS] = {
+        &out->person_number, &out->family_name,   &out->given_names,
+        &out->birthdate,     &out->institution,   &out->programme,
+        &out->diploma_date,  &out->contact_email, &out->preferred_language};
+    for (size_t k = 0; !rc && k < PERSON_FIELDS; k++) {
+        const char *v = json_string_value(json_object_get(o, person_names[k]));
+        if ((!v && k != PERSON_OPTIONAL) || (v && !(*slot[k] = strdup(v))))
+            rc = WP_ERR;
+    }
+    json_decref(o);
+    sq_free_secret(text);
+    if (rc)
+        store_person_clear(out);
+    return rc;
+}
+
+/* Everything stored of one register row: its lookup keys and the sealed row. */
+typedef struct {
+    char pn[SQ_KEY_HEX + 1];
+    char match[SQ_KEY_HEX + 1];
+    char name[SQ_KEY_HEX + 1];
+    char row[SQ_KEY_HEX + 1];
+    uint8_t *sealed;
+    size_t sealed_len;
+} sq_person_row_t;
+
+/* Makes r (free r->sealed) from p. WP_ERR_INVALID for a row missing a required field. */
+static wp_err_t sq_person_row(const sq_t *q, const store_person_t *p, sq_person_row_t *r)
+{
+    char month[8];
+    memset(r, 0, sizeof *r);
+    wp_err_t rc = sq_seal_person(q, p, &r->sealed, &r->sealed_len);
+    if (rc)
+        return rc;
+    size_t n = strnlen(p->diploma_date, sizeof month - 1);
+    memcpy(month, p->diploma_date, n);
+    month[n] = '\0';
+    sq_pn_key(q, p->person_number, r->pn);
+    sq_match_key(q, p->person_number, p->birthdate, month, r->match);
+    const char *f[] = {p->person_number, p->institution, p->programme, p->diploma_date};
+    sq_lookup(q, "register_row", f, 4, r->row);
+    rc = sq_name_key(q, p->family_name, p->birthdate, r->name);
+    if (rc) {
+        free(r->sealed);
+        r->sealed = NULL;
+    }
+    return rc;
+}
+
+static void sq_set_keys(void *impl, const uint8_t lookup_key[32], const uint8_t seal_key[32])
+{
+    sq_t *q = impl;
+    sq_lock(q);
+    memcpy(q->lookup_key, lookup_key, sizeof q->lookup_key);
+    memcpy(q->seal_key, seal_key, sizeof q->seal_key);
+    q->keyed = 1;
+    sq_unlock(q);
+}
+
 /* ---- opening, schema and versions */
 
 /* Creates every missing folder above the file path with mode 0700. */
@@ -600,6 +900,7 @@ static void sq_close(void *impl)
         return;
     sqlite3_close_v2(q->db);
     pthread_mutex_destroy(&q->lock);
+    sodium_memzero(q, sizeof *q);
     free(q);
 }
 
@@ -704,6 +1005,8 @@ static wp_err_t sq_purge_expired(void *impl, int64_t now)
         "DELETE FROM assertion_jtis WHERE expires_at <= ?",
         "DELETE FROM par_requests WHERE expires_at <= ?",
         "DELETE FROM session_clients WHERE expires_at <= ?",
+        /* issue 5: past their end, or idle longer than any staff_idle_timeout (max 3600) */
+        "DELETE FROM staff_sessions WHERE expires_at <= ?1 OR last_seen <= ?1 - 3600",
     };
     sq_t *q = impl;
     sq_lock(q);
@@ -881,24 +1184,20 @@ static wp_err_t sq_key_retire(void *impl, const char *kid, int64_t now)
 
 /* ---- register */
 
-static int bind_text(sqlite3_stmt *st, int col, const char *v)
-{
-    return v ? sqlite3_bind_text(st, col, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, col);
-}
-
-/* Binds one register row to st as ?1..?9 (the CSV columns in order) and ?10 (the import
- * generation), steps it and resets it. *changes (may be NULL) gets the rows changed. */
-static wp_err_t step_person(sq_t *q, sqlite3_stmt *st, const store_person_t *p, int64_t gen,
+/* Binds one stored register row to st as ?1 pn_key, ?2 match_key, ?3 name_key, ?4 row_key,
+ * ?5 sealed and ?6 the import generation, steps it and resets it. *changes (may be NULL)
+ * gets the rows changed. */
+static wp_err_t step_person(sq_t *q, sqlite3_stmt *st, const sq_person_row_t *r, int64_t gen,
                             int *changes)
 {
-    const char *v[] = {p->person_number, p->family_name,   p->given_names,
-                       p->birthdate,     p->institution,   p->programme,
-                       p->diploma_date,  p->contact_email, p->preferred_language};
+    const char *v[] = {r->pn, r->match, r->name, r->row};
     int s = SQLITE_OK;
     for (int i = 0; s == SQLITE_OK && i < (int)(sizeof v / sizeof v[0]); i++)
-        s = bind_text(st, i + 1, v[i]);
+        s = sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_TRANSIENT);
     if (s == SQLITE_OK)
-        s = sqlite3_bind_int64(st, 10, gen);
+        s = sqlite3_bind_blob64(st, 5, r->sealed, (sqlite3_uint64)r->sealed_len, SQLITE_STATIC);
+    if (s == SQLITE_OK)
+        s = sqlite3_bind_int64(st, 6, gen);
     if (s == SQLITE_OK)
         s = sqlite3_step(st);
     wp_err_t rc = s == SQLITE_DONE ? WP_OK : sq_error(q, s, "register row");
@@ -909,16 +1208,18 @@ static wp_err_t step_person(sq_t *q, sqlite3_stmt *st, const store_person_t *p, 
     return rc;
 }
 
-/* One import is one generation: a row that is in the file again (same person, institution,
- * programme and diploma date) is updated in place and un-withdrawn; a new row is
- * inserted; rows of older generations that the file no longer holds are marked withdrawn,
- * never deleted, so accounts keep their history. All in one transaction. */
+/* One import is one generation: a row that is in the file again (same row_key: person,
+ * institution, programme and diploma date) is updated in place and un-withdrawn; a new row
+ * is inserted; rows of older generations that the file no longer holds are marked
+ * withdrawn, never deleted, so accounts keep their history. All in one transaction. */
 static wp_err_t sq_register_import(void *impl, store_person_iter_t next, void *ctx, size_t *count)
 {
     sq_t *q = impl;
     sqlite3_stmt *st = NULL, *upd = NULL, *ins = NULL;
     size_t n = 0;
     int64_t gen = 0;
+    if (sq_need_keys(q))
+        return WP_ERR;
     sq_lock(q);
     wp_err_t rc = sq_begin(q);
     if (rc)
@@ -932,32 +1233,34 @@ static wp_err_t sq_register_import(void *impl, store_person_iter_t next, void *c
     sqlite3_finalize(st);
     st = NULL;
     rc = sq_prep(q, &upd,
-                 "UPDATE register SET family_name = ?2, given_names = ?3, birthdate = ?4,"
-                 " contact_email = ?8, preferred_language = ?9, withdrawn_at = NULL,"
-                 " import_gen = ?10 WHERE id = (SELECT id FROM register WHERE person_number = ?1"
-                 " AND institution = ?5 AND programme = ?6 AND diploma_date = ?7"
-                 " AND import_gen <> ?10 ORDER BY id LIMIT 1)",
+                 "UPDATE register SET pn_key = ?1, match_key = ?2, name_key = ?3, sealed = ?5,"
+                 " withdrawn_at = NULL, import_gen = ?6 WHERE id = (SELECT id FROM register"
+                 " WHERE row_key = ?4 AND import_gen <> ?6 ORDER BY id LIMIT 1)",
                  "");
     if (!rc)
         rc = sq_prep(q, &ins,
-                     "INSERT INTO register (person_number, family_name, given_names, birthdate,"
-                     " institution, programme, diploma_date, contact_email, preferred_language,"
-                     " import_gen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                     "INSERT INTO register (pn_key, match_key, name_key, row_key, sealed,"
+                     " import_gen) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                      "");
     if (rc)
         goto out;
     for (;;) {
         store_person_t row;
+        sq_person_row_t stored;
         int changed = 0;
         memset(&row, 0, sizeof row);
+        memset(&stored, 0, sizeof stored);
         int r = next(ctx, &row);
         if (r > 0) {
-            rc = step_person(q, upd, &row, gen, &changed);
+            rc = sq_person_row(q, &row, &stored);
+            if (!rc)
+                rc = step_person(q, upd, &stored, gen, &changed);
             if (!rc && changed == 0)
-                rc = step_person(q, ins, &row, gen, NULL);
+                rc = step_person(q, ins, &stored, gen, NULL);
         } else if (r < 0) {
             rc = r >= WP_ERR_LIMIT ? (wp_err_t)r : WP_ERR;
         }
+        free(stored.sealed);
         store_person_clear(&row);
         if (rc || r == 0)
             break;
@@ -984,50 +1287,44 @@ out:
     return rc;
 }
 
-static wp_err_t sq_person_get(void *impl, const char *person_number, store_person_t *out)
+/* Unseals into *out the row that sql (one bound key: pn_key or match_key) selects. */
+static wp_err_t person_by(sq_t *q, const char *sql, const char *key, store_person_t *out)
 {
-    sq_t *q = impl;
     sqlite3_stmt *st = NULL;
     store_person_t p;
-    int bad = 0;
     memset(&p, 0, sizeof p);
     sq_lock(q);
-    wp_err_t rc = sq_prep(q, &st,
-                          "SELECT person_number, family_name, given_names, birthdate,"
-                          " institution, programme, diploma_date, contact_email,"
-                          " preferred_language FROM register WHERE person_number = ?"
-                          " AND withdrawn_at IS NULL ORDER BY id LIMIT 1",
-                          "t", person_number);
-    if (rc)
-        goto out;
-    rc = sq_row(q, st);
-    if (rc)
-        goto out;
-    p.person_number = col_str(st, 0, &bad);
-    p.family_name = col_str(st, 1, &bad);
-    p.given_names = col_str(st, 2, &bad);
-    p.birthdate = col_str(st, 3, &bad);
-    p.institution = col_str(st, 4, &bad);
-    p.programme = col_str(st, 5, &bad);
-    p.diploma_date = col_str(st, 6, &bad);
-    p.contact_email = col_str(st, 7, &bad);
-    p.preferred_language = col_str(st, 8, &bad);
-    if (bad) {
-        rc = WP_ERR;
-        goto out;
+    wp_err_t rc = sq_prep(q, &st, sql, "t", key);
+    if (!rc)
+        rc = sq_row(q, st);
+    if (!rc)
+        rc = sq_unseal_person(q, st, 0, &p);
+    if (!rc) {
+        *out = p;
+        memset(&p, 0, sizeof p);
     }
-    *out = p;
-    memset(&p, 0, sizeof p);
-out:
     store_person_clear(&p);
     sqlite3_finalize(st);
     sq_unlock(q);
     return rc;
 }
 
+static wp_err_t sq_person_get(void *impl, const char *person_number, store_person_t *out)
+{
+    sq_t *q = impl;
+    char key[SQ_KEY_HEX + 1];
+    if (sq_need_keys(q) || !person_number)
+        return WP_ERR;
+    sq_pn_key(q, person_number, key);
+    return person_by(q,
+                     "SELECT sealed FROM register WHERE pn_key = ? AND withdrawn_at IS NULL"
+                     " ORDER BY id LIMIT 1",
+                     key, out);
+}
+
 /* ---- accounts and credentials */
 
-#define ACCOUNT_COLS "id, person_number, acr, proofing, created_at, proofed_at"
+#define ACCOUNT_COLS "id, pn_sealed, acr, proofing, created_at, proofed_at"
 
 static wp_err_t account_query(sq_t *q, const char *sql, const char *arg, store_account_t *out)
 {
@@ -1043,15 +1340,15 @@ static wp_err_t account_query(sq_t *q, const char *sql, const char *arg, store_a
     if (rc)
         goto out;
     a.id = col_str(st, 0, &bad);
-    a.person_number = col_str(st, 1, &bad);
+    rc = sq_unseal_col(q, st, 1, &a.person_number);
     a.acr = col_str(st, 2, &bad);
     a.proofing = col_str(st, 3, &bad);
     a.created_at = sqlite3_column_int64(st, 4);
     a.proofed_at = sqlite3_column_int64(st, 5);
-    if (bad) {
+    if (!rc && (bad || !a.person_number))
         rc = WP_ERR;
+    if (rc)
         goto out;
-    }
     *out = a;
     memset(&a, 0, sizeof a);
 out:
@@ -1063,14 +1360,19 @@ out:
 
 static wp_err_t sq_account_get(void *impl, const char *account_id, store_account_t *out)
 {
+    if (sq_need_keys(impl))
+        return WP_ERR;
     return account_query(impl, "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = ?", account_id,
                          out);
 }
 
 static wp_err_t sq_account_by_person(void *impl, const char *person_number, store_account_t *out)
 {
-    return account_query(impl, "SELECT " ACCOUNT_COLS " FROM accounts WHERE person_number = ?",
-                         person_number, out);
+    char key[SQ_KEY_HEX + 1];
+    if (sq_need_keys(impl) || !person_number)
+        return WP_ERR;
+    sq_pn_key(impl, person_number, key);
+    return account_query(impl, "SELECT " ACCOUNT_COLS " FROM accounts WHERE pn_key = ?", key, out);
 }
 
 /* A new random account id: 32 bytes from the CSPRNG as base64url (43 characters). */
@@ -1094,14 +1396,20 @@ static wp_err_t sq_account_bind_credential(void *impl, const char *person_number
     sq_t *q = impl;
     sqlite3_stmt *st = NULL;
     char *id = NULL;
+    char key[SQ_KEY_HEX + 1];
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
     int bad = 0;
     if (!person_number || !cred || !cred->cred_id || !cred->public_key || cred->public_key_len == 0)
         return WP_ERR_INVALID;
+    if (sq_need_keys(q))
+        return WP_ERR;
+    sq_pn_key(q, person_number, key);
     sq_lock(q);
     wp_err_t rc = sq_begin(q);
     if (rc)
         goto out;
-    rc = sq_prep(q, &st, "SELECT id FROM accounts WHERE person_number = ?", "t", person_number);
+    rc = sq_prep(q, &st, "SELECT id FROM accounts WHERE pn_key = ?", "t", key);
     if (rc)
         goto out;
     rc = sq_row(q, st);
@@ -1119,14 +1427,14 @@ static wp_err_t sq_account_bind_credential(void *impl, const char *person_number
                      "ttIt", acr, proofing, now, id);
     } else if (rc == WP_ERR_NOTFOUND) {
         id = new_account_id();
-        if (!id) {
+        if (!id || sq_seal(q, person_number, &sealed, &sealed_len)) {
             rc = WP_ERR;
             goto out;
         }
         rc = sq_exec(q, NULL,
-                     "INSERT INTO accounts (id, person_number, acr, proofing, created_at,"
-                     " proofed_at) VALUES (?, ?, ?, ?, ?, ?)",
-                     "ttttII", id, person_number, acr, proofing, now, now);
+                     "INSERT INTO accounts (id, pn_key, pn_sealed, acr, proofing, created_at,"
+                     " proofed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     "ttbttII", id, key, (const void *)sealed, sealed_len, acr, proofing, now, now);
     }
     if (rc)
         goto out;
@@ -1146,6 +1454,7 @@ out:
     if (rc)
         sq_rollback(q);
     sq_unlock(q);
+    free(sealed);
     if (rc) {
         free(id);
         return rc;
@@ -1263,13 +1572,19 @@ static wp_err_t sq_credential_list(void *impl, const char *account_id, store_cre
 static wp_err_t sq_code_add(void *impl, const store_code_t *code)
 {
     sq_t *q = impl;
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    if (code->person_number &&
+        (sq_need_keys(q) || sq_seal(q, code->person_number, &sealed, &sealed_len)))
+        return WP_ERR;
     sq_lock(q);
     wp_err_t rc = sq_exec(q, NULL,
-                          "INSERT INTO codes (hash, kind, person_number, acr, proofing,"
+                          "INSERT INTO codes (hash, kind, person_sealed, acr, proofing,"
                           " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-                          "tttttI", code->hash, code->kind, code->person_number, code->acr,
-                          code->proofing, code->expires_at);
+                          "ttbttI", code->hash, code->kind, (const void *)sealed, sealed_len,
+                          code->acr, code->proofing, code->expires_at);
     sq_unlock(q);
+    free(sealed);
     return rc;
 }
 
@@ -1299,7 +1614,7 @@ static wp_err_t sq_code_redeem(void *impl, const char *hash, const char *kind, i
     wp_err_t rc = sq_prep(q, &st,
                           "UPDATE codes SET used_at = ?1 WHERE hash = ?2 AND kind = ?3"
                           " AND used_at IS NULL AND expires_at > ?1"
-                          " RETURNING hash, kind, person_number, acr, proofing, expires_at",
+                          " RETURNING hash, kind, person_sealed, acr, proofing, expires_at",
                           "Itt", now, hash, kind);
     if (rc)
         goto out;
@@ -1313,7 +1628,8 @@ static wp_err_t sq_code_redeem(void *impl, const char *hash, const char *kind, i
         goto out;
     c.hash = col_str(st, 0, &bad);
     c.kind = col_str(st, 1, &bad);
-    c.person_number = col_str(st, 2, &bad);
+    if (sq_unseal_pn(q, st, 2, &c.person_number))
+        bad = 1;
     c.acr = col_str(st, 3, &bad);
     c.proofing = col_str(st, 4, &bad);
     c.expires_at = sqlite3_column_int64(st, 5);
@@ -1336,14 +1652,20 @@ out:
 static wp_err_t sq_flow_create(void *impl, const store_flow_t *f)
 {
     sq_t *q = impl;
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    if (f->person_number && (sq_need_keys(q) || sq_seal(q, f->person_number, &sealed, &sealed_len)))
+        return WP_ERR;
     sq_lock(q);
-    wp_err_t rc = sq_exec(q, NULL,
-                          "INSERT INTO flows (id_hash, browser_hash, request, person_number, acr,"
-                          " proofing, code_attempts, created_at, expires_at)"
-                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                          "ttttttiII", f->id_hash, f->browser_hash, f->request, f->person_number,
-                          f->acr, f->proofing, f->code_attempts, f->created_at, f->expires_at);
+    wp_err_t rc =
+        sq_exec(q, NULL,
+                "INSERT INTO flows (id_hash, browser_hash, request, person_sealed, acr,"
+                " proofing, code_attempts, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "tttbttiII", f->id_hash, f->browser_hash, f->request, (const void *)sealed,
+                sealed_len, f->acr, f->proofing, f->code_attempts, f->created_at, f->expires_at);
     sq_unlock(q);
+    free(sealed);
     return rc;
 }
 
@@ -1356,7 +1678,7 @@ static wp_err_t sq_flow_get(void *impl, const char *id_hash, int64_t now, store_
     memset(&f, 0, sizeof f);
     sq_lock(q);
     wp_err_t rc = sq_prep(q, &st,
-                          "SELECT id_hash, browser_hash, request, person_number, acr, proofing,"
+                          "SELECT id_hash, browser_hash, request, person_sealed, acr, proofing,"
                           " code_attempts, created_at, expires_at FROM flows WHERE id_hash = ?",
                           "t", id_hash);
     if (!rc)
@@ -1370,7 +1692,8 @@ static wp_err_t sq_flow_get(void *impl, const char *id_hash, int64_t now, store_
     f.id_hash = col_str(st, 0, &bad);
     f.browser_hash = col_str(st, 1, &bad);
     f.request = col_str(st, 2, &bad);
-    f.person_number = col_str(st, 3, &bad);
+    if (sq_unseal_pn(q, st, 3, &f.person_number))
+        bad = 1;
     f.acr = col_str(st, 4, &bad);
     f.proofing = col_str(st, 5, &bad);
     f.code_attempts = sqlite3_column_int(st, 6);
@@ -1394,12 +1717,17 @@ static wp_err_t sq_flow_set_proofed(void *impl, const char *id_hash, const char 
 {
     sq_t *q = impl;
     int changes = 0;
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    if (person_number && (sq_need_keys(q) || sq_seal(q, person_number, &sealed, &sealed_len)))
+        return WP_ERR;
     sq_lock(q);
     wp_err_t rc = sq_exec(q, &changes,
-                          "UPDATE flows SET person_number = ?, acr = ?, proofing = ?"
+                          "UPDATE flows SET person_sealed = ?, acr = ?, proofing = ?"
                           " WHERE id_hash = ?",
-                          "tttt", person_number, acr, proofing, id_hash);
+                          "bttt", (const void *)sealed, sealed_len, acr, proofing, id_hash);
     sq_unlock(q);
+    free(sealed);
     if (!rc && changes == 0)
         rc = WP_ERR_NOTFOUND;
     return rc;
@@ -1908,22 +2236,82 @@ static wp_err_t sq_account_reset(void *impl, const char *account_id, int *remove
     return rc;
 }
 
+#define SEARCH_MAX 20
+
+typedef struct {
+    json_t *o; /* {person_number, family_name, given_names, birthdate, contact_email} */
+} search_hit_t;
+
+/* Orders search results by family name, then person number (as the console lists them). */
+static int search_order(const void *a, const void *b)
+{
+    const json_t *x = ((const search_hit_t *)a)->o, *y = ((const search_hit_t *)b)->o;
+    int c = strcmp(json_string_value(json_object_get(x, "family_name")),
+                   json_string_value(json_object_get(y, "family_name")));
+    return c ? c
+             : strcmp(json_string_value(json_object_get(x, "person_number")),
+                      json_string_value(json_object_get(y, "person_number")));
+}
+
+/* Looks up by pn_key, or else by name_key (family name folded, birthdate), one row (the
+ * first) per person, withdrawn rows included; unseals them and returns the first
+ * SEARCH_MAX in the console's order. */
 static wp_err_t sq_person_search(void *impl, const char *person_number, const char *family_name,
                                  const char *birthdate, json_t **out)
 {
     sq_t *q = impl;
     sqlite3_stmt *st = NULL;
+    search_hit_t *found = NULL;
+    json_t *arr = NULL;
+    size_t n = 0, cap = 0;
+    char pk[SQ_KEY_HEX + 1], nk[SQ_KEY_HEX + 1];
+    if (sq_need_keys(q))
+        return WP_ERR;
+    if (person_number)
+        sq_pn_key(q, person_number, pk);
+    else if (sq_name_key(q, family_name, birthdate, nk))
+        return WP_ERR;
     sq_lock(q);
     wp_err_t rc = sq_prep(q, &st,
-                          "SELECT person_number, family_name, given_names, birthdate,"
-                          " contact_email FROM register WHERE id IN (SELECT min(id) FROM register"
-                          " WHERE person_number = ?1 OR (?1 IS NULL AND family_name = ?2"
-                          " COLLATE NOCASE AND birthdate = ?3) GROUP BY person_number)"
-                          " ORDER BY family_name, person_number LIMIT 20",
-                          "ttt", person_number, family_name, birthdate);
-    rc = sq_query_json(q, st, rc, out);
+                          "SELECT sealed FROM register WHERE id IN (SELECT min(id) FROM register"
+                          " WHERE pn_key = ?1 OR (?1 IS NULL AND name_key = ?2) GROUP BY pn_key)"
+                          " ORDER BY id LIMIT 1000", /* persons unsealed at most */
+                          "tt", person_number ? pk : NULL, person_number ? NULL : nk);
+    while (!rc && (rc = sq_row(q, st)) == WP_OK) {
+        store_person_t p;
+        memset(&p, 0, sizeof p);
+        rc = grow((void **)&found, &cap, n, sizeof *found);
+        if (!rc)
+            rc = sq_unseal_person(q, st, 0, &p);
+        if (!rc) {
+            found[n].o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "person_number", p.person_number,
+                                   "family_name", p.family_name, "given_names", p.given_names,
+                                   "birthdate", p.birthdate, "contact_email", p.contact_email);
+            rc = found[n].o ? WP_OK : WP_ERR;
+            n += found[n].o != NULL;
+        }
+        store_person_clear(&p);
+    }
+    if (rc == WP_ERR_NOTFOUND)
+        rc = WP_OK;
+    sqlite3_finalize(st);
     sq_unlock(q);
-    return rc;
+    if (!rc && !(arr = json_array()))
+        rc = WP_ERR;
+    if (!rc && n > 1)
+        qsort(found, n, sizeof *found, search_order);
+    for (size_t i = 0; !rc && i < n && i < SEARCH_MAX; i++)
+        if (json_array_append(arr, found[i].o))
+            rc = WP_ERR;
+    for (size_t i = 0; i < n; i++)
+        json_decref(found[i].o);
+    free(found);
+    if (rc) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = arr;
+    return WP_OK;
 }
 
 /* ---- staff */
@@ -2068,29 +2456,80 @@ static wp_err_t sq_staff_session_delete(void *impl, const char *hash)
 
 /* ---- recovery cases */
 
+/* pn_sealed_hex becomes person_number in case_unseal. */
 #define CASE_COLS                                                                                  \
-    "id, person_number, opened_by, reason, evidence AS evidence_json, verified_call, status,"      \
-    " approved_by, code_expires_at, not_before, attempts, created_at, updated_at"
+    "id, hex(pn_sealed) AS pn_sealed_hex, opened_by, reason, evidence AS evidence_json,"           \
+    " verified_call, status, approved_by, code_expires_at, not_before, attempts, created_at,"      \
+    " updated_at"
+
+/* Replaces member pn_sealed_hex of case c by person_number, unsealed. */
+static wp_err_t case_unseal(const sq_t *q, json_t *c)
+{
+    const char *hex = json_string_value(json_object_get(c, "pn_sealed_hex"));
+    size_t len = hex ? strlen(hex) / 2 : 0, got = 0;
+    uint8_t *bin = len ? malloc(len) : NULL, *pt = NULL;
+    size_t pt_len = 0;
+    wp_err_t rc = WP_ERR;
+    if (!bin || sodium_hex2bin(bin, len, hex, strlen(hex), NULL, &got, NULL) != 0 || got != len)
+        goto out;
+    if (seal_decrypt(q->seal_key, bin, len, &pt, &pt_len) != 0) {
+        WP_LOG_ERR("storage: a recovery case does not unseal (another master key?)");
+        goto out;
+    }
+    if (json_object_set_new(c, "person_number", json_stringn((const char *)pt, pt_len)) == 0 &&
+        json_object_del(c, "pn_sealed_hex") == 0)
+        rc = WP_OK;
+out:
+    if (pt)
+        sq_free_secret((char *)pt);
+    free(bin);
+    return rc;
+}
+
+/* case_unseal over every case of arr. */
+static wp_err_t cases_unseal(const sq_t *q, json_t *arr)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(arr, i, c)
+    {
+        if (case_unseal(q, c))
+            return WP_ERR;
+    }
+    return WP_OK;
+}
 
 static wp_err_t sq_case_open(void *impl, const json_t *c)
 {
     sq_t *q = impl;
-    char *evidence = json_dumps(json_object_get(c, "evidence"), JSON_COMPACT | JSON_SORT_KEYS);
-    if (!evidence)
+    const char *pn = json_string_value(json_object_get(c, "person_number"));
+    char key[SQ_KEY_HEX + 1];
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    if (!pn)
         return WP_ERR_INVALID;
+    if (sq_need_keys(q) || sq_seal(q, pn, &sealed, &sealed_len))
+        return WP_ERR;
+    sq_pn_key(q, pn, key);
+    char *evidence = json_dumps(json_object_get(c, "evidence"), JSON_COMPACT | JSON_SORT_KEYS);
+    if (!evidence) {
+        free(sealed);
+        return WP_ERR_INVALID;
+    }
     int64_t now = (int64_t)json_integer_value(json_object_get(c, "created_at"));
     sq_lock(q);
-    wp_err_t rc = sq_exec(q, NULL,
-                          "INSERT INTO recovery_cases (id, person_number, opened_by, reason,"
-                          " evidence, verified_call, status, created_at, updated_at)"
-                          " VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)",
-                          "tttttiII", json_string_value(json_object_get(c, "id")),
-                          json_string_value(json_object_get(c, "person_number")),
-                          json_string_value(json_object_get(c, "opened_by")),
-                          json_string_value(json_object_get(c, "reason")), evidence,
-                          json_is_true(json_object_get(c, "verified_call")) ? 1 : 0, now, now);
+    wp_err_t rc =
+        sq_exec(q, NULL,
+                "INSERT INTO recovery_cases (id, pn_key, pn_sealed, opened_by, reason,"
+                " evidence, verified_call, status, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+                "ttbtttiII", json_string_value(json_object_get(c, "id")), key, (const void *)sealed,
+                sealed_len, json_string_value(json_object_get(c, "opened_by")),
+                json_string_value(json_object_get(c, "reason")), evidence,
+                json_is_true(json_object_get(c, "verified_call")) ? 1 : 0, now, now);
     sq_unlock(q);
     free(evidence);
+    free(sealed);
     return rc;
 }
 
@@ -2098,11 +2537,21 @@ static wp_err_t sq_case_get(void *impl, const char *id, json_t **out)
 {
     sq_t *q = impl;
     sqlite3_stmt *st = NULL;
+    json_t *c = NULL;
+    if (sq_need_keys(q))
+        return WP_ERR;
     sq_lock(q);
     wp_err_t rc = sq_prep(q, &st, "SELECT " CASE_COLS " FROM recovery_cases WHERE id = ?", "t", id);
-    rc = sq_query_one(q, st, rc, out);
+    rc = sq_query_one(q, st, rc, &c);
     sq_unlock(q);
-    return rc;
+    if (!rc)
+        rc = case_unseal(q, c);
+    if (rc) {
+        json_decref(c);
+        return rc;
+    }
+    *out = c;
+    return WP_OK;
 }
 
 static wp_err_t sq_case_list(void *impl, const char *person_number, const char *status,
@@ -2110,15 +2559,28 @@ static wp_err_t sq_case_list(void *impl, const char *person_number, const char *
 {
     sq_t *q = impl;
     sqlite3_stmt *st = NULL;
+    json_t *arr = NULL;
+    char key[SQ_KEY_HEX + 1];
+    if (sq_need_keys(q))
+        return WP_ERR;
+    if (person_number)
+        sq_pn_key(q, person_number, key);
     sq_lock(q);
     wp_err_t rc = sq_prep(q, &st,
                           "SELECT " CASE_COLS " FROM recovery_cases WHERE"
-                          " (?1 IS NULL OR person_number = ?1) AND (?2 IS NULL OR status = ?2)"
+                          " (?1 IS NULL OR pn_key = ?1) AND (?2 IS NULL OR status = ?2)"
                           " ORDER BY created_at DESC, rowid DESC LIMIT 50",
-                          "tt", person_number, status);
-    rc = sq_query_json(q, st, rc, out);
+                          "tt", person_number ? key : NULL, status);
+    rc = sq_query_json(q, st, rc, &arr);
     sq_unlock(q);
-    return rc;
+    if (!rc)
+        rc = cases_unseal(q, arr);
+    if (rc) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = arr;
+    return WP_OK;
 }
 
 static wp_err_t sq_case_approve(void *impl, const char *id, const char *approver,
@@ -2132,8 +2594,7 @@ static wp_err_t sq_case_approve(void *impl, const char *id, const char *approver
     sq_lock(q);
     wp_err_t rc = sq_begin(q);
     if (!rc)
-        rc = sq_prep(q, &st,
-                     "SELECT opened_by, status, person_number FROM recovery_cases WHERE id = ?",
+        rc = sq_prep(q, &st, "SELECT opened_by, status, pn_key FROM recovery_cases WHERE id = ?",
                      "t", id);
     if (!rc)
         rc = sq_row(q, st);
@@ -2151,7 +2612,7 @@ static wp_err_t sq_case_approve(void *impl, const char *id, const char *approver
     if (!rc)
         rc = sq_exec(q, NULL,
                      "UPDATE recovery_cases SET status = 'void', updated_at = ? WHERE"
-                     " person_number = ? AND status = 'approved'",
+                     " pn_key = ? AND status = 'approved'",
                      "It", now, person);
     if (!rc)
         rc =
@@ -2171,6 +2632,23 @@ static wp_err_t sq_case_approve(void *impl, const char *id, const char *approver
     return rc;
 }
 
+static wp_err_t sq_case_reopen(void *impl, const char *id, const char *approver, int64_t now)
+{
+    sq_t *q = impl;
+    int changes = 0;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, &changes,
+                          "UPDATE recovery_cases SET status = 'open', approved_by = NULL,"
+                          " code_hash = NULL, code_expires_at = NULL, not_before = NULL,"
+                          " attempts = 0, updated_at = ? WHERE id = ? AND status = 'approved'"
+                          " AND approved_by = ?",
+                          "Itt", now, id, approver);
+    if (!rc && changes != 1)
+        rc = WP_ERR_USED;
+    sq_unlock(q);
+    return rc;
+}
+
 static wp_err_t sq_case_redeem(void *impl, const char *person_number, const char *code_hash,
                                int64_t now, int max_attempts, json_t **out)
 {
@@ -2178,14 +2656,18 @@ static wp_err_t sq_case_redeem(void *impl, const char *person_number, const char
     sqlite3_stmt *st = NULL;
     json_t *c = NULL;
     char *stored = NULL;
+    char key[SQ_KEY_HEX + 1];
     int bad = 0;
+    if (sq_need_keys(q) || !person_number)
+        return WP_ERR;
+    sq_pn_key(q, person_number, key);
     sq_lock(q);
     wp_err_t rc = sq_begin(q);
     if (!rc)
         rc = sq_prep(q, &st,
-                     "SELECT " CASE_COLS ", code_hash FROM recovery_cases WHERE person_number = ?"
+                     "SELECT " CASE_COLS ", code_hash FROM recovery_cases WHERE pn_key = ?"
                      " AND status = 'approved' ORDER BY updated_at DESC LIMIT 1",
-                     "t", person_number);
+                     "t", key);
     if (!rc)
         rc = sq_row(q, st);
     if (!rc) {
@@ -2197,6 +2679,8 @@ static wp_err_t sq_case_redeem(void *impl, const char *person_number, const char
         json_decref(arr);
         if (!rc && (bad || !c || !stored))
             rc = WP_ERR;
+        if (!rc)
+            rc = case_unseal(q, c);
     }
     sqlite3_finalize(st);
     st = NULL;
@@ -2671,6 +3155,7 @@ const store_ops_t store_sqlite_ops = {
     .case_list = sq_case_list,
     .case_approve = sq_case_approve,
     .case_redeem = sq_case_redeem,
+    .case_reopen = sq_case_reopen,
     /* issue 3 */
     .grant_add = sq_grant_add,
     .grant_revoke = sq_grant_revoke,
@@ -2686,6 +3171,8 @@ const store_ops_t store_sqlite_ops = {
     .par_take = sq_par_take,
     .session_client_add = sq_session_client_add,
     .session_clients_take = sq_session_clients_take,
+    /* personal data at rest */
+    .set_keys = sq_set_keys,
 };
 
 /* ---- issue 4: enrolment by diploma, mail queue */
@@ -2694,42 +3181,14 @@ static wp_err_t sq_register_match(void *impl, const char *person_number, const c
                                   const char *diploma_month, store_person_t *out)
 {
     sq_t *q = impl;
-    sqlite3_stmt *st = NULL;
-    store_person_t p;
-    int bad = 0;
-    memset(&p, 0, sizeof p);
-    sq_lock(q);
-    wp_err_t rc = sq_prep(q, &st,
-                          "SELECT person_number, family_name, given_names, birthdate,"
-                          " institution, programme, diploma_date, contact_email,"
-                          " preferred_language FROM register WHERE person_number = ?"
-                          " AND birthdate = ? AND substr(diploma_date, 1, 7) = ?"
-                          " AND withdrawn_at IS NULL ORDER BY id LIMIT 1",
-                          "ttt", person_number, birthdate, diploma_month);
-    if (!rc)
-        rc = sq_row(q, st);
-    if (rc)
-        goto out;
-    p.person_number = col_str(st, 0, &bad);
-    p.family_name = col_str(st, 1, &bad);
-    p.given_names = col_str(st, 2, &bad);
-    p.birthdate = col_str(st, 3, &bad);
-    p.institution = col_str(st, 4, &bad);
-    p.programme = col_str(st, 5, &bad);
-    p.diploma_date = col_str(st, 6, &bad);
-    p.contact_email = col_str(st, 7, &bad);
-    p.preferred_language = col_str(st, 8, &bad);
-    if (bad) {
-        rc = WP_ERR;
-        goto out;
-    }
-    *out = p;
-    memset(&p, 0, sizeof p);
-out:
-    store_person_clear(&p);
-    sqlite3_finalize(st);
-    sq_unlock(q);
-    return rc;
+    char key[SQ_KEY_HEX + 1];
+    if (sq_need_keys(q) || !person_number || !birthdate || !diploma_month)
+        return WP_ERR;
+    sq_match_key(q, person_number, birthdate, diploma_month, key);
+    return person_by(q,
+                     "SELECT sealed FROM register WHERE match_key = ? AND withdrawn_at IS NULL"
+                     " ORDER BY id LIMIT 1",
+                     key, out);
 }
 
 /* Runs a one-row count query into *count. */

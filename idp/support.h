@@ -28,6 +28,16 @@ json_t *support_staff(http_req_t *req);
 /* Starts a staff session for staff_id, setting the session cookie. */
 wp_err_t support_session_start(http_req_t *req, http_resp_t *resp, const char *staff_id);
 
+/* Fixed-window rate limit of the console under key (window seconds, max events). With
+ * add, counts one more event and refuses when the count passes max (actions such as
+ * searches); without add, only refuses when the count reached max (failures, counted by
+ * a later call with add). Returns 0 when allowed, else the time the refusal ends, and
+ * then sets Retry-After on resp (which may be NULL). */
+int64_t support_limit(http_req_t *req, http_resp_t *resp, const char *key, int window, int max,
+                      int add);
+/* "YYYY-MM-DD HH:MM:SS UTC" of t into out[32]. */
+void support_time(int64_t t, char out[32]);
+
 /* CSRF token of the console forms of this browser (cookie: the browser cookie, may be
  * set in this very response). */
 void support_csrf(const app_t *app, const char *cookie, char out[TOKEN_HASH_HEX_LEN + 1]);

@@ -55,6 +55,39 @@ static void staff_handle(const app_t *app, const char *staff_id, char out[64])
     free(b);
 }
 
+/* Failed staff sign-ins are counted per address and per staff passkey (cred_id may be
+ * NULL). With add, counts one more failure; without, checks. 0 when allowed, else the
+ * time the refusal ends, with a 429 JSON answer saying so already set on resp. */
+static int64_t signin_limited(http_req_t *req, http_resp_t *resp, const char *cred_id, int add)
+{
+    const config_t *cfg = req->app->cfg;
+    char key[160], hex[TOKEN_HASH_HEX_LEN + 1], when[32], text[200];
+    int64_t until = 0;
+    const char *what = "this address";
+    snprintf(key, sizeof key, "stafffail:ip:%s", req->client_ip);
+    until = support_limit(req, add ? NULL : resp, key, cfg->staff_fail_window,
+                          cfg->staff_fail_per_ip, add);
+    if (cred_id) {
+        token_hash(req->app->hash_key, "staff_fail_cred", cred_id, hex);
+        snprintf(key, sizeof key, "stafffail:cred:%s", hex);
+        int64_t c = support_limit(req, add ? NULL : resp, key, cfg->staff_fail_window,
+                                  cfg->staff_fail_per_credential, add);
+        if (c > until) {
+            until = c;
+            what = "this passkey";
+        }
+    }
+    if (until && !add) {
+        support_time(until, when);
+        snprintf(text, sizeof text,
+                 "Too many failed sign-ins with %s. Signing in is refused until %s; if you did "
+                 "not cause this, tell your supervisor.",
+                 what, when);
+        http_resp_json_error(resp, 429, "slow_down", text);
+    }
+    return until;
+}
+
 /* Takes a stored challenge (single use) of kind and decodes it into *raw (free). */
 static int take_raw(http_req_t *req, const char *bhash, const char *kind, uint8_t **raw,
                     size_t *len)
@@ -131,7 +164,7 @@ void support_register_verify_handle(http_req_t *req, http_resp_t *resp)
     json_t *cred = json_object_get(req->json, "credential");
     if (!json_is_object(cred) ||
         webauthn_verify_registration(&rp, challenge, challenge_len, cred, &reg, &why) != WP_OK) {
-        flow_ip_limited(req, "staff", 1);
+        signin_limited(req, resp, NULL, 1);
         http_resp_json_error(resp, 400, "invalid_credential", why ? why : "Missing credential.");
         goto restore;
     }
@@ -192,10 +225,8 @@ void support_login_verify_handle(http_req_t *req, http_resp_t *resp)
 
     if (staff_ceremony(req, resp, bhash) != 0)
         goto out;
-    if (flow_ip_limited(req, "staff", 0)) {
-        http_resp_json_error(resp, 429, "slow_down", "Too many failed attempts; try again later.");
+    if (signin_limited(req, resp, NULL, 0))
         goto out;
-    }
     if (take_raw(req, bhash, "staff_login", &challenge, &challenge_len) != 0) {
         http_resp_json_error(resp, 400, "invalid_challenge",
                              "No current challenge: ask for new options and try again.");
@@ -207,9 +238,14 @@ void support_login_verify_handle(http_req_t *req, http_resp_t *resp)
         goto out;
     }
     if (store_staff_credential_get(req->app->store, cred_id, &stored) != WP_OK) {
-        flow_ip_limited(req, "staff", 1);
+        signin_limited(req, resp, NULL, 1);
         http_resp_json_error(resp, 400, "unknown_credential",
                              "This passkey is not a support staff passkey.");
+        goto out;
+    }
+    snprintf(subject, sizeof subject, "staff:%s", stored.account_id);
+    if (signin_limited(req, resp, stored.cred_id, 0)) {
+        audit_record(req->app->store, "staff_signin_limited", subject, subject, NULL);
         goto out;
     }
     staff_handle(req->app, stored.account_id, expected);
@@ -217,7 +253,8 @@ void support_login_verify_handle(http_req_t *req, http_resp_t *resp)
         webauthn_verify_assertion(&rp, challenge, challenge_len, cred, stored.public_key,
                                   stored.public_key_len, stored.sign_count, stored.backup_eligible,
                                   &result, &why) != WP_OK) {
-        flow_ip_limited(req, "staff", 1);
+        signin_limited(req, resp, stored.cred_id, 1);
+        audit_record(req->app->store, "staff_signin_failed", subject, subject, NULL);
         http_resp_json_error(resp, 400, "invalid_credential",
                              why ? why : "userHandle does not match the passkey's owner.");
         goto out;
@@ -228,7 +265,6 @@ void support_login_verify_handle(http_req_t *req, http_resp_t *resp)
         http_resp_json_error(resp, 400, "invalid_credential", "Could not start the session.");
         goto out;
     }
-    snprintf(subject, sizeof subject, "staff:%s", stored.account_id);
     audit_record(req->app->store, "staff_signin", subject, subject, NULL);
     http_resp_json(resp, 200, json_pack("{s:s}", "next", "/support/"));
 out:

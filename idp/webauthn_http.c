@@ -175,12 +175,28 @@ void webauthn_register_verify_handle(http_req_t *req, http_resp_t *resp)
     char *account_id = NULL;
     const char *id, *why = NULL;
     webauthn_rp_t rp = {.rp_id = req->app->cfg->rp_id, .origin = req->app->origin};
+    json_t *request = NULL;
+    store_session_t current = {0};
+    store_account_t owner = {0};
 
     if (ceremony_flow(req, resp, &flow, &id) != 0)
         goto out;
     if (!flow.person_number) {
         http_resp_json_error(resp, 403, "not_proofed",
                              "Enter your enrolment code before creating a passkey.");
+        goto out;
+    }
+    /* Issue 5: a flow made by /account ("add a passkey") has no client; it returns there
+     * and belongs to the signed-in person's session, which it keeps (no new session). */
+    request = json_loads(flow.request ? flow.request : "", 0, NULL);
+    const char *back = json_string_value(json_object_get(request, "return_to"));
+    int from_account = back && strncmp(back, "/account", 8) == 0;
+    if (from_account && (session_current(req, &current) != WP_OK ||
+                         store_account_get(req->app->store, current.account_id, &owner) != WP_OK ||
+                         strcmp(owner.person_number, flow.person_number) != 0)) {
+        http_resp_json_error(resp, 401, "login_required",
+                             "You are no longer signed in: sign in again, then add the passkey "
+                             "from your account page.");
         goto out;
     }
     if (take_challenge(req, resp, &flow, "register", &challenge, &challenge_len) != 0)
@@ -213,7 +229,8 @@ void webauthn_register_verify_handle(http_req_t *req, http_resp_t *resp)
                              "This passkey is registered already.");
         goto out;
     }
-    if (rc != WP_OK || session_start(req, resp, account_id, flow.acr, NULL) != WP_OK) {
+    if (rc != WP_OK ||
+        (!from_account && session_start(req, resp, account_id, flow.acr, NULL) != WP_OK)) {
         http_resp_json_error(resp, 500, "server_error", "Could not save the passkey.");
         goto out;
     }
@@ -222,15 +239,15 @@ void webauthn_register_verify_handle(http_req_t *req, http_resp_t *resp)
                         NULL);                                        /* issue 5 */
     enrol_diploma_passkey_added(req, flow.person_number, account_id); /* issue 4: notice mail */
     WP_LOG_INFO("passkey registered (alg %d, attestation %s)", reg.alg, reg.attestation_fmt);
-    /* Issue 5: a flow made by /account ("add a passkey") has no client; it returns there. */
-    json_t *request = json_loads(flow.request ? flow.request : "", 0, NULL);
-    const char *back = json_string_value(json_object_get(request, "return_to"));
-    if (back && strncmp(back, "/account", 8) == 0)
+    if (from_account) {
+        store_flow_delete(req->app->store, flow.id_hash); /* one passkey per flow */
         http_resp_json(resp, 200, json_pack("{s:s}", "next", back));
-    else
+    } else
         next_url(resp, id);
-    json_decref(request);
 out:
+    json_decref(request);
+    store_session_clear(&current);
+    store_account_clear(&owner);
     free(challenge);
     free(account_id);
     webauthn_registration_clear(&reg);
@@ -268,6 +285,7 @@ void webauthn_login_verify_handle(http_req_t *req, http_resp_t *resp)
     const char *id, *cred_id = NULL, *handle = NULL, *why = NULL;
     char expected_handle[64];
     webauthn_rp_t rp = {.rp_id = req->app->cfg->rp_id, .origin = req->app->origin};
+    json_t *request = NULL;
 
     if (ceremony_flow(req, resp, &flow, &id) != 0)
         goto out;
@@ -308,6 +326,15 @@ void webauthn_login_verify_handle(http_req_t *req, http_resp_t *resp)
         http_resp_json_error(resp, 400, "invalid_credential", why);
         goto out;
     }
+    /* Issue 5: /account asked the signed-in person to sign in again before adding a
+     * passkey; only a passkey of that same account answers it. */
+    request = json_loads(flow.request ? flow.request : "", 0, NULL);
+    const char *reauth = json_string_value(json_object_get(request, "reauth_account"));
+    if (reauth && strcmp(reauth, account.id) != 0) {
+        http_resp_json_error(resp, 400, "invalid_credential",
+                             "Use a passkey of the account you are managing.");
+        goto out;
+    }
     if (store_credential_touch(req->app->store, stored.cred_id, stored.sign_count,
                                result.sign_count, result.backup_state, wp_now()) != WP_OK) {
         http_resp_json_error(resp, 400, "invalid_credential",
@@ -319,8 +346,15 @@ void webauthn_login_verify_handle(http_req_t *req, http_resp_t *resp)
         goto out;
     }
     audit_passkey_event(req, "signin", account.person_number, stored.cred_id, &flow); /* issue 5 */
-    next_url(resp, id);
+    if (reauth) {
+        store_flow_delete(req->app->store, flow.id_hash);
+        http_resp_json(
+            resp, 200,
+            json_pack("{s:s}", "next", json_string_value(json_object_get(request, "return_to"))));
+    } else
+        next_url(resp, id);
 out:
+    json_decref(request);
     free(challenge);
     store_credential_clear(&stored);
     store_account_clear(&account);

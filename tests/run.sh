@@ -122,9 +122,9 @@ if [ "${WP_SKIP_VALGRIND:-0}" != 1 ] && [ -x tests/valgrind.sh ]; then
         note_failure "tests/valgrind.sh"
     fi
 fi
-if [ "${WP_FUZZ_SECONDS:-20}" -gt 0 ] && [ -x tests/fuzz/run.sh ]; then
-    section "fuzzing (${WP_FUZZ_SECONDS:-20} s per target)"
-    if tests/fuzz/run.sh "${WP_FUZZ_SECONDS:-20}"; then
+if [ "${WP_FUZZ_SECONDS:-15}" -gt 0 ] && [ -x tests/fuzz/run.sh ]; then
+    section "fuzzing (${WP_FUZZ_SECONDS:-15} s per target)"
+    if tests/fuzz/run.sh "${WP_FUZZ_SECONDS:-15}"; then
         passed=$((passed + 1))
     else
         note_failure "tests/fuzz/run.sh"

@@ -8,6 +8,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -177,8 +178,22 @@ describe('support console and recovery in a real browser', { timeout: 300000 }, 
     // The login page may start the ceremony by itself; click only if it has not.
     await newDevice.page.locator('#passkey-login').click({ timeout: 3000 }).catch(() => {});
     await newDevice.page.waitForURL(atRp);
+    // The supervisor signs in to the console again with their passkey (a new browser session).
+    await supervisor.context.clearCookies();
+    await supervisor.page.goto(`${srv.issuer}/support/`);
+    await supervisor.page.locator('#staff-login').click();
+    await supervisor.page.locator('#search-number').waitFor();
+    assert.ok((await supervisor.page.textContent('main')).includes('Vera Supervisor'), 'staff sign-in');
     const v = await srv.run(['audit', 'verify']);
     assert.equal(v.code, 0, v.stderr);
+    // Every staff action is in the audit log, by the staff member who did it.
+    const rows = execFileSync('sqlite3', [path.join(srv.dir, 'wp.db'), "SELECT DISTINCT event || '|' || actor FROM audit_log"])
+      .toString().trim().split('\n');
+    const byStaff = new Set(rows.filter((r) => r.includes('|staff:')).map((r) => r.split('|')[0]));
+    for (const e of ['staff_passkey_registered', 'staff_signin', 'staff_search', 'staff_viewed_person', 'enrol_code_issued',
+      'recovery_opened', 'recovery_approved']) {
+      assert.ok(byStaff.has(e), `audit has ${e} by a staff member (has: ${[...byStaff].join(', ')})`);
+    }
     for (const a of actors) assert.deepEqual(a.errors, [], `${a.name}: no script errors`);
   });
 });

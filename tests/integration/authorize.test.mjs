@@ -1,6 +1,7 @@
 // The authorization side of OpenID Connect beyond the basic path: response_mode=form_post,
 // id_token_hint, the claims parameter with an essential acr, signed request objects (JAR,
-// RFC 9101), request_uri, repeated parameters, and RP-initiated logout.
+// RFC 9101), also encrypted to the provider, request_uri, repeated parameters, and
+// RP-initiated logout.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -198,6 +199,109 @@ describe('authorization requests and logout', { timeout: 240000 }, () => {
     const res = await signedIn.walker.request(url);
     assert.equal(res.status, 400);
     assert.equal(res.location, null, 'no redirect');
+  });
+
+  // ---- request objects encrypted to the provider (RFC 9101 §6.1, OIDC Core §6.3.3)
+
+  async function encryptionKey() {
+    const res = await fetch(meta.jwks_uri);
+    const { keys } = await res.json();
+    const enc = keys.filter((k) => k.use === 'enc');
+    assert.equal(enc.length, 1, 'one encryption key in the JWKS');
+    assert.equal(enc[0].alg, 'RSA-OAEP');
+    assert.equal(enc[0].kty, 'RSA');
+    return enc[0];
+  }
+
+  async function encryptRequest(plaintext, jwk, { alg = 'RSA-OAEP', kid = jwk.kid, key } = {}) {
+    const to = key ?? (await jose.importJWK({ ...jwk, alg }, alg));
+    return new jose.CompactEncrypt(new TextEncoder().encode(plaintext))
+      .setProtectedHeader({ alg, enc: 'A256GCM', cty: 'JWT', ...(kid ? { kid } : {}) })
+      .encrypt(to);
+  }
+
+  function requestUrl(request) {
+    const url = new URL('/authorize', srv.issuer);
+    url.searchParams.set('client_id', jarClient.client_id);
+    url.searchParams.set('request', request);
+    return url;
+  }
+
+  async function refused(request) {
+    const res = await signedIn.walker.request(requestUrl(request));
+    assert.equal(res.status, 400);
+    assert.equal(res.location, null, 'no redirect');
+  }
+
+  test('discovery advertises request object encryption with RSA-OAEP and A256GCM', T, async () => {
+    assert.deepEqual(meta.request_object_encryption_alg_values_supported, ['RSA-OAEP']);
+    assert.deepEqual(meta.request_object_encryption_enc_values_supported, ['A256GCM']);
+    const jwk = await encryptionKey();
+    assert.ok(!('d' in jwk), 'only the public half');
+    assert.equal(jwk.kid, await jose.calculateJwkThumbprint(jwk), 'kid is the RFC 7638 thumbprint');
+  });
+
+  test('a signed request object encrypted to the provider is honoured', T, async () => {
+    const inner = authRequest(srv, jarClient);
+    const jwt = await requestObject(Object.fromEntries(inner.url.searchParams));
+    const jwe = await encryptRequest(jwt, await encryptionKey());
+    assert.equal(jwe.split('.').length, 5);
+    const url = requestUrl(jwe);
+    url.searchParams.set('state', 'outer-state-is-ignored');
+    const r = await signedIn.walker.authorize(url);
+    assert.equal(r.kind, 'redirect');
+    const code = checkRedirect(r.redirect, { redirectUri: jarClient.redirectUri, state: inner.state, issuer: srv.issuer });
+    assert.ok(code);
+  });
+
+  test('a request object encrypted with RSA-OAEP-256 is refused on the error page', T, async () => {
+    const inner = authRequest(srv, jarClient);
+    const jwt = await requestObject(Object.fromEntries(inner.url.searchParams));
+    await refused(await encryptRequest(jwt, await encryptionKey(), { alg: 'RSA-OAEP-256' }));
+  });
+
+  test('an encrypted but unsigned request object is refused', T, async () => {
+    const inner = authRequest(srv, jarClient);
+    const unsigned = new jose.UnsecuredJWT(Object.fromEntries(inner.url.searchParams))
+      .setIssuer(jarClient.client_id)
+      .setAudience(srv.issuer)
+      .setIssuedAt()
+      .setExpirationTime('2m')
+      .encode();
+    await refused(await encryptRequest(unsigned, await encryptionKey()));
+  });
+
+  test('a request object encrypted to another key is refused', T, async () => {
+    const inner = authRequest(srv, jarClient);
+    const jwt = await requestObject(Object.fromEntries(inner.url.searchParams));
+    const ours = await encryptionKey();
+    const { publicKey } = await jose.generateKeyPair('RSA-OAEP', { modulusLength: 3072 });
+    // Under our kid, and without a kid.
+    await refused(await encryptRequest(jwt, ours, { key: publicKey }));
+    await refused(await encryptRequest(jwt, ours, { key: publicKey, kid: null }));
+    // A correct one under an unknown kid is refused too.
+    await refused(await encryptRequest(jwt, ours, { kid: 'not-our-key' }));
+  });
+
+  test('a request object signed by another key is refused even when encrypted to us', T, async () => {
+    const inner = authRequest(srv, jarClient);
+    const { privateKey } = await jose.generateKeyPair('ES256');
+    const jwt = await requestObject(Object.fromEntries(inner.url.searchParams), privateKey);
+    await refused(await encryptRequest(jwt, await encryptionKey()));
+  });
+
+  test('keys rotate --alg RSA-OAEP adds an encryption key; RSA-OAEP-256 is not an option', T, async () => {
+    const before = await encryptionKey();
+    const r = await srv.run(['keys', 'rotate', '--alg', 'RSA-OAEP']);
+    assert.equal(r.code, 0, r.stderr);
+    const kid = r.stdout.trim().split('\n').pop();
+    assert.notEqual(kid, before.kid);
+    const list = await srv.run(['keys', 'list']);
+    assert.equal(list.code, 0, list.stderr);
+    const enc = list.stdout.split('\n').filter((l) => l.split(' ')[1] === 'RSA-OAEP').map((l) => l.split(' ')[0]);
+    assert.deepEqual(enc.sort(), [before.kid, kid].sort());
+    const bad = await srv.run(['keys', 'rotate', '--alg', 'RSA-OAEP-256']);
+    assert.notEqual(bad.code, 0);
   });
 
   test('an unknown request_uri is refused on the error page', T, async () => {

@@ -315,7 +315,15 @@ describe('issue 5: account, support console, recovery, audit', { timeout: 600000
     assert.equal(r.code, 0, r.stderr);
     const n = Number(r.stdout.match(/(\d+) entries/)[1]);
     assert.ok(n > 15, `many events recorded (${n})`);
-    execFileSync('sqlite3', [path.join(srv.dir, 'wp.db'), "UPDATE audit_log SET actor = 'staff:mallory' WHERE seq = 5"]);
+    // Every staff action of issue 5 left an entry, by the staff member who did it.
+    const rows = execFileSync('sqlite3', [path.join(srv.dir, 'wp.db'), 'SELECT DISTINCT event || \'|\' || actor FROM audit_log'])
+      .toString().trim().split('\n');
+    const byStaff = new Set(rows.filter((r) => r.includes('|staff:')).map((r) => r.split('|')[0]));
+    for (const e of ['staff_passkey_registered', 'staff_signin', 'staff_search', 'staff_viewed_person', 'enrol_code_issued',
+      'recovery_opened', 'recovery_approved']) {
+      assert.ok(byStaff.has(e), `audit has ${e} by a staff member (has: ${[...byStaff].join(', ')})`);
+    }
+        execFileSync('sqlite3', [path.join(srv.dir, 'wp.db'), "UPDATE audit_log SET actor = 'staff:mallory' WHERE seq = 5"]);
     r = await srv.run(['audit', 'verify']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /entry 5/);
@@ -349,6 +357,182 @@ describe('issue 5: an expired recovery code', { timeout: 120000 }, () => {
       const late = await submit(pw, `/recover/code?flow=${start.flow}`, form.text, 'code', { person_number: pn, code });
       assert.equal(late.status, 400);
       assert.ok(/expired|no longer/i.test(late.text), late.text.slice(0, 500));
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
+// Reads one value from the server's database with the sqlite3 shell.
+function sql(srv, query) {
+  return execFileSync('sqlite3', [path.join(srv.dir, 'wp.db'), query]).toString().trim();
+}
+
+describe('issue 5: staff rate limits, a mail that cannot go out, re-authentication for a new passkey', { timeout: 300000 }, () => {
+  const people = makePeople(3);
+  // A contact address the register accepts but the mail queue refuses: no mail can go.
+  people[2].contact_email = 'no(mail)@example.test';
+  let srv;
+  let rp;
+  let s; // support
+  let v; // supervisor
+  let person;
+  const limits = ['[limits]', 'staff_searches_per_minute = 3', 'staff_cases_per_hour = 1',
+    'staff_fail_per_credential = 2', 'staff_fail_per_ip = 6', 'staff_fail_window = 600'].join('\n');
+
+  before(async () => {
+    srv = await startServer({ people, config: `${limits}\n` });
+    const c = await srv.addClient({ id: 'rp-lim', redirectUris: ['https://rp-lim.example.test/cb'], auth: 'client_secret_basic' });
+    rp = { ...c, redirectUri: 'https://rp-lim.example.test/cb' };
+    person = await enrolWithInvite(srv, { authorizeUrl: authRequest(srv, rp).url, person: people[0] });
+    await enrolWithInvite(srv, { authorizeUrl: authRequest(srv, rp).url, person: people[2] });
+    s = await addStaff(srv, 'Sol Support', 'support');
+    v = await addStaff(srv, 'Ved Supervisor', 'supervisor');
+  });
+
+  after(async () => {
+    await srv?.stop();
+  });
+
+  test('searches per minute: the refusal says why and until when', async () => {
+    const q = `/support/search?person_number=${people[1].person_number}`;
+    // Stay inside one minute window: the limit counts in fixed windows.
+    const sec = new Date().getUTCSeconds();
+    if (sec > 50) await sleep((61 - sec) * 1000);
+    for (let i = 0; i < 3; i++) assert.equal((await s.walker.get(q)).status, 200, `search ${i + 1} allowed`);
+    const refused = await s.walker.get(q);
+    assert.equal(refused.status, 429);
+    assert.ok(refused.text.includes('searched very often'), refused.text.slice(0, 600));
+    assert.match(refused.text, /id="retry-until"[^]*\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC/);
+    assert.ok(Number(refused.headers.get('retry-after')) > 0 && Number(refused.headers.get('retry-after')) <= 60);
+    // Another staff member is not affected.
+    assert.equal((await v.walker.get(q)).status, 200);
+    assert.match(sql(srv, "SELECT details FROM audit_log WHERE event = 'staff_rate_limited'"), /"searches"/);
+  });
+
+  test('a mailed approval that cannot go out leaves the case approvable; cases per hour are limited', async () => {
+    const pn = people[2].person_number;
+    let page = await s.walker.get(`/support/person?person_number=${pn}`);
+    const evidence = { document_type: 'passport', country: 'NL', document_last4: 'QQ11', method: 'video', verified_call: '1' };
+    const opened = await submit(s.walker, '/support/person', page.text, 'reason', { reason: 'Lost phone', ...evidence });
+    assert.equal(opened.status, 200, opened.text.slice(0, 400));
+    const caseId = opened.text.match(/data-case="([^"]+)"/)[1];
+    // A second case within the hour: refused with the reason and the time it ends.
+    const second = await submit(s.walker, '/support/person', opened.text, 'reason', { reason: 'Again', ...evidence });
+    assert.equal(second.status, 429);
+    assert.ok(second.text.includes('many recovery cases'), second.text.slice(0, 600));
+    assert.ok(second.text.includes('id="retry-until"'));
+    assert.equal((second.text.match(/data-case=/g) ?? []).length, 1, 'no second case was opened');
+    // The supervisor asks for the code by mail: it cannot be queued for this address.
+    page = await v.walker.get(`/support/person?person_number=${pn}`);
+    let approve = forms(page.text).find((f) => f.hidden.case === caseId);
+    const mailed = await v.walker.postForm('/support/case/approve', { ...approve.hidden, delivery: 'mail' });
+    assert.equal(mailed.status, 409, mailed.text.slice(0, 400));
+    assert.ok(mailed.text.includes('case is open again'), mailed.text.slice(0, 600));
+    assert.ok(!/<strong>[A-Z0-9]{4}-[A-Z0-9]{4}<\/strong>/.test(mailed.text), 'no code shown');
+    assert.equal(sql(srv, `SELECT status FROM recovery_cases WHERE id = '${caseId}'`), 'open');
+    assert.equal(srv.mail().filter((m) => m.text.includes('no(mail)')).length, 0, 'nothing queued');
+    // The case is approvable again; read out, the code is shown.
+    approve = forms(mailed.text).find((f) => f.hidden.case === caseId);
+    assert.ok(approve, 'approve form offered again');
+    const read = await v.walker.postForm('/support/case/approve', { ...approve.hidden, delivery: 'read' });
+    assert.equal(read.status, 200, read.text.slice(0, 400));
+    assert.match(read.text, /<strong>[A-Z0-9]{4}-[A-Z0-9]{4}<\/strong>/);
+    assert.equal(sql(srv, `SELECT status FROM recovery_cases WHERE id = '${caseId}'`), 'approved');
+    assert.match(sql(srv, "SELECT details FROM audit_log WHERE event = 'recovery_approval_undone'"), /no_contact_address/);
+  });
+
+  test('adding a passkey needs a recent sign-in and keeps the current session', async () => {
+    const w = person.walker;
+    const sessions = () => Number(sql(srv, 'SELECT count(*) FROM sessions'));
+    // Every sign-in is 11 minutes old: adding is refused until the person signs in again.
+    sql(srv, 'UPDATE sessions SET auth_time = auth_time - 660');
+    let page = await w.get('/account');
+    let start = await submit(w, '/account', page.text, null, {}, (f) => f.hidden.action === 'add');
+    assert.equal(start.status, 401);
+    assert.ok(hasId(start.text, 'reauth'), start.text.slice(0, 600));
+    assert.ok(!start.text.includes('data-ceremony="register"'), 'no passkey can be created yet');
+    const reauthFlow = start.text.match(/data-flow="([^"]+)" data-ceremony="login"/)[1];
+    // Registering on that flow is refused: it is not proofed.
+    const early = await w.registerPasskey(reauthFlow, new SoftAuthenticator({ origin: srv.issuer }));
+    assert.notEqual(early.res.status, 200);
+    // Another person's passkey does not answer the question.
+    const other = new SoftAuthenticator({ origin: srv.issuer });
+    await enrolWithInvite(srv, { authorizeUrl: authRequest(srv, rp).url, person: people[1], authenticator: other });
+    const wrong = await w.loginPasskey(reauthFlow, other);
+    assert.equal(wrong.res.status, 400, wrong.res.text);
+    // The person's own passkey does (a fresh flow: the first challenge was spent).
+    page = await w.get('/account');
+    start = await submit(w, '/account', page.text, null, {}, (f) => f.hidden.action === 'add');
+    const flow2 = start.text.match(/data-flow="([^"]+)" data-ceremony="login"/)[1];
+    const again = await w.loginPasskey(flow2, person.authenticator);
+    assert.equal(again.res.status, 200, again.res.text);
+    assert.equal(again.res.json.next, '/account?notice=reauth');
+    page = await w.get(again.res.json.next);
+    assert.ok(page.text.includes('you confirmed that it is you') || page.text.includes('bevestigd'), page.text.slice(0, 600));
+    // Now the ceremony starts; finishing it adds the passkey and no session.
+    start = await submit(w, '/account', page.text, null, {}, (f) => f.hidden.action === 'add');
+    assert.equal(start.status, 200, start.text.slice(0, 400));
+    const addFlow = start.text.match(/data-flow="([^"]+)" data-ceremony="register"/)[1];
+    const cookieBefore = w.jar.list().find((c) => c.name === 'wp_session').value;
+    const before = sessions();
+    const reg = await w.registerPasskey(addFlow, new SoftAuthenticator({ origin: srv.issuer }));
+    assert.equal(reg.res.status, 200, reg.res.text);
+    assert.equal(reg.res.json.next, '/account?notice=added');
+    assert.equal(sessions(), before, 'no second session');
+    assert.equal(w.jar.list().find((c) => c.name === 'wp_session').value, cookieBefore, 'the session cookie is kept');
+    page = await w.get('/account');
+    assert.equal(page.status, 200);
+    assert.equal((page.text.match(/data-credential=/g) ?? []).length, 2);
+    // The flow worked once.
+    const twice = await w.registerPasskey(addFlow, new SoftAuthenticator({ origin: srv.issuer }));
+    assert.notEqual(twice.res.status, 200);
+  });
+
+  test('failed staff sign-ins are limited per passkey and per address', async () => {
+    const w = new Walker(srv.issuer);
+    await w.get('/support/');
+    const attempt = async (auth, knobs) => {
+      const o = await w.postJSON('/support/webauthn/login/options', {});
+      assert.equal(o.status, 200, o.text);
+      return w.postJSON('/support/webauthn/login/verify', { credential: auth.get(o.json, knobs) });
+    };
+    for (let i = 0; i < 2; i++) assert.equal((await attempt(s.auth, { badSignature: true })).status, 400);
+    // Even the right signature is refused now, with the time it ends.
+    const limited = await attempt(s.auth);
+    assert.equal(limited.status, 429, limited.text);
+    assert.match(limited.json.error_description, /this passkey.*\d{2}:\d{2}:\d{2} UTC/);
+    assert.ok(Number(limited.headers.get('retry-after')) > 0);
+    // Another staff passkey still works from here ...
+    assert.equal((await attempt(v.auth)).status, 200);
+    // ... until the address has failed too often (2 so far, 4 more with a person's passkey).
+    for (let i = 0; i < 4; i++) assert.equal((await attempt(person.authenticator)).status, 400);
+    const byIp = await attempt(v.auth);
+    assert.equal(byIp.status, 429, byIp.text);
+    assert.match(byIp.json.error_description, /this address/);
+    const events = sql(srv, "SELECT event FROM audit_log WHERE event LIKE 'staff_signin%'").split('\n');
+    assert.ok(events.includes('staff_signin_failed') && events.includes('staff_signin_limited'), events.join(','));
+  });
+});
+
+describe('issue 5: staff sessions end after the idle timeout', { timeout: 120000 }, () => {
+  test('an idle console session is ended and deleted', async () => {
+    const srv = await startServer({ people: makePeople(1), config: '[limits]\nstaff_idle_timeout = 2\n' });
+    try {
+      const st = await addStaff(srv, 'Ida Idle', 'support');
+      const count = () => Number(sql(srv, 'SELECT count(*) FROM staff_sessions'));
+      assert.equal(count(), 1);
+      // Activity within the timeout keeps the session.
+      for (let i = 0; i < 3; i++) {
+        await sleep(1000);
+        assert.ok((await st.walker.get('/support/')).text.includes('Ida Idle'), 'still signed in');
+      }
+      await sleep(3100);
+      const ended = await st.walker.get('/support/');
+      assert.equal(ended.status, 401);
+      assert.ok(hasId(ended.text, 'staff-login'));
+      assert.ok(ended.text.includes('without activity'), ended.text.slice(0, 400));
+      assert.equal(count(), 0, 'the ended session is deleted');
     } finally {
       await srv.stop();
     }

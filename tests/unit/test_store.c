@@ -22,6 +22,10 @@
 #define NTHREADS 8
 #define NEVER SIZE_MAX
 
+/* The two storage keys (in the program: subkeys of the master key). */
+static const uint8_t lookup_key[32] = {0x11, 0x12, 0x13, 0x14};
+static const uint8_t seal_key[32] = {0x21, 0x22, 0x23, 0x24};
+
 typedef struct {
     char dir[64];
     char sub[96];
@@ -62,6 +66,7 @@ static int setup(void **state)
         free(f);
         return -1;
     }
+    store_set_keys(f->s, lookup_key, seal_key);
     *state = f;
     return 0;
 }
@@ -797,6 +802,311 @@ static void test_purge(void **state)
     assert_int_equal(n, 1);
 }
 
+/* ---- personal data at rest */
+
+/* Diploma match, withdrawal, the console's search, recovery cases, and the refusal of
+ * every personal-data call before the keys are set. */
+static void test_register_lookups(void **state)
+{
+    fx_t *f = *state;
+    size_t count = 0;
+    store_person_t p;
+    json_t *found = NULL;
+    char err[256];
+    memset(&p, 0, sizeof p);
+
+    iter_t a = {register_a, 3, 0, NEVER};
+    assert_int_equal(store_register_import(f->s, iter_next, &a, &count), WP_OK);
+
+    /* Match: person number, birth date and the diploma's month, each must agree. */
+    static const struct {
+        const char *pn, *birth, *month;
+        wp_err_t want;
+        const char *programme;
+    } match[] = {
+        {"111222333", "1990-01-02", "2015-07", WP_OK, "MSc Physics"},
+        {"111222333", "1990-01-02", "2012-07", WP_OK, "BSc Physics"},
+        {"111222333", "1990-01-03", "2015-07", WP_ERR_NOTFOUND, NULL},
+        {"111222333", "1990-01-02", "2015-08", WP_ERR_NOTFOUND, NULL},
+        {"111222334", "1990-01-02", "2015-07", WP_ERR_NOTFOUND, NULL},
+        {"222333444", "1985-05-06", "2010-08", WP_OK, "MSc Economics"},
+    };
+    for (size_t i = 0; i < sizeof match / sizeof match[0]; i++) {
+        assert_int_equal(
+            store_register_match(f->s, match[i].pn, match[i].birth, match[i].month, &p),
+            match[i].want);
+        if (match[i].programme) {
+            assert_string_equal(p.programme, match[i].programme);
+            assert_string_equal(p.person_number, match[i].pn);
+            assert_string_equal(p.contact_email,
+                                match[i].pn[0] == '1' ? "eva@example.org" : "li@example.org");
+        }
+        store_person_clear(&p);
+    }
+
+    /* Search by person number, or by family name (any case) and birth date. */
+    static const struct {
+        const char *pn, *family, *birth;
+        size_t n;
+        const char *first;
+    } search[] = {
+        {"111222333", NULL, NULL, 1, "111222333"},
+        {NULL, "Jansen", "1990-01-02", 1, "111222333"},
+        {NULL, "JANSEN", "1990-01-02", 1, "111222333"},
+        {NULL, "jansen", "1990-01-02", 1, "111222333"},
+        {NULL, "Jansen", "1990-01-03", 0, NULL},
+        {NULL, "Janse", "1990-01-02", 0, NULL},
+        {"999999999", NULL, NULL, 0, NULL},
+    };
+    for (size_t i = 0; i < sizeof search / sizeof search[0]; i++) {
+        found = NULL;
+        assert_int_equal(
+            store_person_search(f->s, search[i].pn, search[i].family, search[i].birth, &found),
+            WP_OK);
+        assert_int_equal(json_array_size(found), search[i].n);
+        if (search[i].first) {
+            json_t *o = json_array_get(found, 0);
+            assert_string_equal(json_string_value(json_object_get(o, "person_number")),
+                                search[i].first);
+            assert_string_equal(json_string_value(json_object_get(o, "given_names")), "Eva");
+            assert_string_equal(json_string_value(json_object_get(o, "contact_email")),
+                                "eva@example.org");
+        }
+        json_decref(found);
+    }
+
+    /* Accented capitals fold too; results come ordered by family name. */
+    static const char *const accented[][9] = {
+        {"777888999", "\xc3\x96zt\xc3\xbcrk", "Can", "1991-02-03", "TU/e", "BSc", "2014-06-30",
+         "can@example.org", NULL},
+        {"888999000", "\xc3\xb6zt\xc3\xbcrk", "Ela", "1991-02-03", "TU/e", "MSc", "2016-06-30",
+         "ela@example.org", NULL},
+    };
+    iter_t acc = {accented, 2, 0, NEVER};
+    assert_int_equal(store_register_import(f->s, iter_next, &acc, &count), WP_OK);
+    assert_int_equal(store_person_search(f->s, NULL, "\xc3\xb6ZT\xc3\x9cRK", "1991-02-03", &found),
+                     WP_OK);
+    assert_int_equal(json_array_size(found), 2);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(found, 0), "person_number")), "777888999");
+    json_decref(found);
+
+    /* register_a vanished from that import: withdrawn, no match, still found by staff. */
+    size_t withdrawn = 0;
+    assert_int_equal(store_register_withdrawn_count(f->s, &withdrawn), WP_OK);
+    assert_int_equal(withdrawn, 3);
+    assert_int_equal(store_register_match(f->s, "111222333", "1990-01-02", "2015-07", &p),
+                     WP_ERR_NOTFOUND);
+    assert_int_equal(store_person_get(f->s, "111222333", &p), WP_ERR_NOTFOUND);
+    assert_int_equal(store_person_search(f->s, "111222333", NULL, NULL, &found), WP_OK);
+    assert_int_equal(json_array_size(found), 1);
+    json_decref(found);
+    /* Back in the next import: un-withdrawn in place. */
+    a.i = 0;
+    assert_int_equal(store_register_import(f->s, iter_next, &a, &count), WP_OK);
+    assert_int_equal(store_register_withdrawn_count(f->s, &withdrawn), WP_OK);
+    assert_int_equal(withdrawn, 2);
+    assert_int_equal(store_register_match(f->s, "111222333", "1990-01-02", "2015-07", &p), WP_OK);
+    store_person_clear(&p);
+
+    /* Recovery cases by person number. */
+    json_t *c = json_pack("{s:s, s:s, s:s, s:s, s:{}, s:b, s:I}", "id", "case-1", "person_number",
+                          "111222333", "opened_by", "staff-a", "reason", "lost phone", "evidence",
+                          "verified_call", 1, "created_at", (json_int_t)100);
+    assert_int_equal(store_case_open(f->s, c), WP_OK);
+    json_decref(c);
+    c = NULL;
+    assert_int_equal(store_case_get(f->s, "case-1", &c), WP_OK);
+    assert_string_equal(json_string_value(json_object_get(c, "person_number")), "111222333");
+    assert_null(json_object_get(c, "pn_sealed_hex"));
+    json_decref(c);
+    assert_int_equal(store_case_list(f->s, "111222333", NULL, &found), WP_OK);
+    assert_int_equal(json_array_size(found), 1);
+    json_decref(found);
+    assert_int_equal(store_case_list(f->s, "222333444", NULL, &found), WP_OK);
+    assert_int_equal(json_array_size(found), 0);
+    json_decref(found);
+    assert_int_equal(store_case_approve(f->s, "case-1", "staff-b", "code-h", 1000, 0, 200), WP_OK);
+    assert_int_equal(store_case_redeem(f->s, "111222333", "code-h", 300, 5, &c), WP_OK);
+    assert_string_equal(json_string_value(json_object_get(c, "person_number")), "111222333");
+    assert_string_equal(json_string_value(json_object_get(c, "status")), "redeemed");
+    json_decref(c);
+
+    /* A second connection without keys refuses personal data. */
+    store_t *s2 = NULL;
+    store_account_t acc_out;
+    store_code_t code = {"hash-k", "enrol", "111222333", "low", "diploma", 1000};
+    memset(&acc_out, 0, sizeof acc_out);
+    assert_int_equal(store_open(f->url, 0, &s2, err, sizeof err), WP_OK);
+    assert_int_equal(store_person_get(s2, "111222333", &p), WP_ERR);
+    assert_int_equal(store_register_match(s2, "111222333", "1990-01-02", "2015-07", &p), WP_ERR);
+    assert_int_equal(store_person_search(s2, "111222333", NULL, NULL, &found), WP_ERR);
+    assert_int_equal(store_account_by_person(s2, "111222333", &acc_out), WP_ERR);
+    assert_int_equal(store_code_add(s2, &code), WP_ERR);
+    assert_int_equal(store_case_list(s2, NULL, NULL, &found), WP_ERR);
+    assert_int_equal(store_register_import(s2, iter_next, &a, &count), WP_ERR);
+    /* ... and with other keys nothing unseals or matches. */
+    static const uint8_t other[32] = {0x99};
+    store_set_keys(s2, other, other);
+    assert_int_equal(store_person_get(s2, "111222333", &p), WP_ERR_NOTFOUND);
+    store_set_keys(s2, lookup_key, other);
+    assert_int_equal(store_person_get(s2, "111222333", &p), WP_ERR);
+    store_close(s2);
+}
+
+/* Returns 1 when needle occurs in the file at path (0 when it does not or no file). */
+static int file_holds(const char *path, const char *needle)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return 0;
+    size_t cap = 1 << 16, n = 0, len = strlen(needle);
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    for (size_t got; (got = fread(buf + n, 1, cap - n, fp)) > 0;) {
+        n += got;
+        if (n == cap) {
+            char *bigger = realloc(buf, cap * 2);
+            assert_non_null(bigger);
+            buf = bigger;
+            cap *= 2;
+        }
+    }
+    fclose(fp);
+    int found = 0;
+    for (size_t i = 0; !found && len <= n && i <= n - len; i++)
+        found = memcmp(buf + i, needle, len) == 0;
+    free(buf);
+    return found;
+}
+
+static const char *const register_scan[][9] = {
+    {"246813579", "Zwartkruis-Oldenbarnevelt", "Gerdientje Maria", "1987-11-23",
+     "Hogeschool Utrecht", "BSc Verpleegkunde", "2011-06-17", "gerdientje.zwartkruis@example.net",
+     "nl"},
+    {"135792468", "Vanderheijden", "Wilhelmus", "1979-04-30", "Universiteit Leiden",
+     "MA Rechtsgeleerdheid", "2003-08-29", "w.vanderheijden@example.net", "en"},
+};
+
+/* Text that must not appear anywhere in the database files. */
+static const char *const scan_secrets[] = {
+    "246813579",
+    "135792468",
+    "Zwartkruis",
+    "Oldenbarnevelt",
+    "Gerdientje",
+    "Vanderheijden",
+    "Wilhelmus",
+    "1987-11-23",
+    "1979-04-30",
+    "gerdientje.zwartkruis@example.net",
+    "w.vanderheijden@example.net",
+    "Verpleegkunde",
+    "Rechtsgeleerdheid",
+};
+
+static void expect_no_secrets(const fx_t *f, const char *when)
+{
+    char wal[PATH_MAX];
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    for (size_t i = 0; i < sizeof scan_secrets / sizeof scan_secrets[0]; i++) {
+        if (file_holds(f->path, scan_secrets[i]) || file_holds(wal, scan_secrets[i]))
+            fail_msg("%s: \"%s\" is in the database file", when, scan_secrets[i]);
+    }
+}
+
+/* After an import, an enrolment (code, flow, account) and a recovery case, no person
+ * number, name, birth date or address of the synthetic data is in the database file or its
+ * write-ahead log, while the store still answers with all of them. */
+static void test_nothing_in_the_clear(void **state)
+{
+    fx_t *f = *state;
+    size_t count = 0;
+    char *id = NULL, err[256];
+    uint8_t pk[] = {0xa5, 0x01, 0x02, 0x03, 0x26};
+    store_credential_t cred = make_cred("cred-scan", pk, sizeof pk);
+    store_person_t p;
+    store_code_t code = {"hash-scan", "enrol", "246813579", "low", "diploma", 5000}, out;
+    store_flow_t fl = {"flow-scan", "browser-scan", "{}", NULL, NULL, NULL, 0, 100, 5000}, fo;
+    memset(&p, 0, sizeof p);
+    memset(&out, 0, sizeof out);
+    memset(&fo, 0, sizeof fo);
+
+    iter_t it = {register_scan, 2, 0, NEVER};
+    assert_int_equal(store_register_import(f->s, iter_next, &it, &count), WP_OK);
+    assert_int_equal(count, 2);
+    assert_int_equal(store_register_match(f->s, "246813579", "1987-11-23", "2011-06", &p), WP_OK);
+    assert_string_equal(p.family_name, "Zwartkruis-Oldenbarnevelt");
+    store_person_clear(&p);
+    assert_int_equal(store_code_add(f->s, &code), WP_OK);
+    assert_int_equal(store_flow_create(f->s, &fl), WP_OK);
+    assert_int_equal(store_code_redeem(f->s, "hash-scan", "enrol", 200, &out), WP_OK);
+    assert_string_equal(out.person_number, "246813579");
+    assert_int_equal(store_flow_set_proofed(f->s, "flow-scan", out.person_number, "low", "diploma"),
+                     WP_OK);
+    store_code_clear(&out);
+    assert_int_equal(store_flow_get(f->s, "flow-scan", 200, &fo), WP_OK);
+    assert_string_equal(fo.person_number, "246813579");
+    assert_int_equal(
+        store_account_bind_credential(f->s, fo.person_number, "low", "diploma", 300, &cred, &id),
+        WP_OK);
+    store_flow_clear(&fo);
+    json_t *c = json_pack("{s:s, s:s, s:s, s:s, s:{}, s:b, s:I}", "id", "case-scan",
+                          "person_number", "135792468", "opened_by", "staff-a", "reason", "lost",
+                          "evidence", "verified_call", 0, "created_at", (json_int_t)100);
+    assert_int_equal(store_case_open(f->s, c), WP_OK);
+    json_decref(c);
+
+    /* The store still answers in the clear. */
+    store_account_t a;
+    memset(&a, 0, sizeof a);
+    assert_int_equal(store_account_get(f->s, id, &a), WP_OK);
+    assert_string_equal(a.person_number, "246813579");
+    store_account_clear(&a);
+    assert_int_equal(store_account_by_person(f->s, "246813579", &a), WP_OK);
+    assert_string_equal(a.id, id);
+    store_account_clear(&a);
+    free(id);
+
+    /* The needle search itself works: text stored in the clear is found. */
+    char wal[PATH_MAX];
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    assert_true(file_holds(f->path, "browser-scan") || file_holds(wal, "browser-scan"));
+
+    expect_no_secrets(f, "open store");
+    /* Closing checkpoints the log into the database file. */
+    store_close(f->s);
+    f->s = NULL;
+    expect_no_secrets(f, "closed store");
+    assert_int_equal(store_open(f->url, 0, &f->s, err, sizeof err), WP_OK);
+    store_set_keys(f->s, lookup_key, seal_key);
+    assert_int_equal(store_person_get(f->s, "135792468", &p), WP_OK);
+    assert_string_equal(p.contact_email, "w.vanderheijden@example.net");
+    store_person_clear(&p);
+}
+
+/* A database from before personal data at rest that holds register rows is refused,
+ * with a message, and left as it was. */
+static void test_clear_data_refused(void **state)
+{
+    fx_t *f = *state;
+    size_t count = 0;
+    char err[256];
+    iter_t a = {register_a, 3, 0, NEVER};
+    assert_int_equal(store_register_import(f->s, iter_next, &a, &count), WP_OK);
+    int version = store_schema_version(f->s);
+    store_close(f->s);
+    f->s = NULL;
+    set_version(f->path, 4); /* the version before personal data at rest */
+    assert_int_equal(store_open(f->url, 1, &f->s, err, sizeof err), WP_ERR);
+    assert_null(f->s);
+    assert_non_null(strstr(err, "re-import the register"));
+    set_version(f->path, version);
+    assert_int_equal(store_open(f->url, 0, &f->s, err, sizeof err), WP_OK);
+    store_set_keys(f->s, lookup_key, seal_key);
+    expect_register_a(f->s);
+}
+
 /* ---- concurrency: of N simultaneous takers exactly one wins */
 
 typedef struct {
@@ -818,6 +1128,8 @@ static void *racer(void *arg)
         pthread_barrier_wait(r->barrier);
         return NULL;
     }
+    if (!r->shared)
+        store_set_keys(s, lookup_key, seal_key);
     pthread_barrier_wait(r->barrier);
     if (r->kind == 0) {
         store_code_t out;
@@ -894,6 +1206,9 @@ int main(void)
         T(test_ratelimits),
         T(test_purge),
         T(test_concurrent_single_use),
+        T(test_register_lookups),
+        T(test_nothing_in_the_clear),
+        T(test_clear_data_refused),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
