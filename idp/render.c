@@ -490,6 +490,11 @@ static void render_range(tpl_t *t, const char *p, const char *end)
                     render_range(t, c + 2, close);
                     t->nscopes--;
                 }
+            } else if (json_is_object(v) && t->nscopes < RENDER_MAX_DEPTH) {
+                /* An object section brings its members into scope (as in mustache). */
+                t->scopes[t->nscopes++] = v;
+                render_range(t, c + 2, close);
+                t->nscopes--;
             } else if (truthy(v)) {
                 render_range(t, c + 2, close);
             }
