@@ -27,6 +27,18 @@ int oidc_client_has_redirect(const json_t *client, const char *uri)
     return 0;
 }
 
+int oidc_client_has_scope(const json_t *client, const char *scope)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(client, "scopes"), i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), scope) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* The host part of an absolute URL, into out. */
 static void url_host(const char *url, char *out, size_t size)
 {
@@ -71,34 +83,26 @@ int oidc_acr_rank(const app_t *app, const char *acr)
     return 0;
 }
 
-int oidc_acr_satisfied(const app_t *app, const char *acr_values, const char *acr)
+int oidc_list_has(const char *list, const char *word)
 {
-    int have = oidc_acr_rank(app, acr), known = 0;
-    const char *p = acr_values;
-    if (!p)
-        return 1;
-    while (*p) {
-        size_t n = strcspn(p, " ");
-        char one[256];
-        if (n > 0 && n < sizeof one) {
-            memcpy(one, p, n);
-            one[n] = '\0';
-            int want = oidc_acr_rank(app, one);
-            if (want > 0) {
-                known = 1;
-                if (have >= want)
-                    return 1;
-            }
-        }
-        p += n;
+    size_t n = strlen(word);
+    for (const char *p = list; p && *p;) {
+        size_t m = strcspn(p, " ");
+        if (m == n && strncmp(p, word, n) == 0)
+            return 1;
+        p += m;
         p += strspn(p, " ");
     }
-    return !known;
+    return 0;
 }
 
-int oidc_acr_reaches(const app_t *app, const char *levels, const char *acr)
+/* Walks a space-separated list of acr values: *known when any value has a rank, *reached
+ * when one of those is at most the rank of acr. */
+static void acr_scan(const app_t *app, const char *levels, const char *acr, int *known,
+                     int *reached)
 {
     int have = oidc_acr_rank(app, acr);
+    *known = *reached = 0;
     for (const char *p = levels; p && *p;) {
         size_t n = strcspn(p, " ");
         char one[256];
@@ -106,13 +110,26 @@ int oidc_acr_reaches(const app_t *app, const char *levels, const char *acr)
             memcpy(one, p, n);
             one[n] = '\0';
             int want = oidc_acr_rank(app, one);
-            if (want > 0 && have >= want)
-                return 1;
+            *known |= want > 0;
+            *reached |= want > 0 && have >= want;
         }
         p += n;
         p += strspn(p, " ");
     }
-    return 0;
+}
+
+int oidc_acr_satisfied(const app_t *app, const char *acr_values, const char *acr)
+{
+    int known, reached;
+    acr_scan(app, acr_values, acr, &known, &reached);
+    return reached || !known;
+}
+
+int oidc_acr_reaches(const app_t *app, const char *levels, const char *acr)
+{
+    int known, reached;
+    acr_scan(app, levels, acr, &known, &reached);
+    return reached;
 }
 
 void oidc_redirect_with(http_resp_t *resp, const char *redirect_uri, ...)

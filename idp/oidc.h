@@ -11,11 +11,17 @@
 /* 1 when uri is one of the client's registered redirect_uris (exact string match). */
 int oidc_client_has_redirect(const json_t *client, const char *uri);
 
+/* 1 when scope is among the scopes the client is allowed. */
+int oidc_client_has_scope(const json_t *client, const char *scope);
+
 /* The `sub` for account at client: pairwise (keyed hash over the sector, the host of the
  * first redirect URI, and the account id) unless the client is registered "public".
  * Writes into out (at least 80 bytes). */
 void oidc_subject(const app_t *app, const json_t *client, const char *account_id, char *out,
                   size_t size);
+
+/* 1 when the space-separated list (a scope, prompt, ...) contains word. */
+int oidc_list_has(const char *list, const char *word);
 
 /* Rank of an acr value: the configured values (1 diploma, 2 assisted), else an eIDAS
  * level by its last segment (1 low, 2 substantial, 3 high), else 0 (unknown). */

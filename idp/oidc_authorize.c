@@ -16,20 +16,6 @@
 
 #define MAX_PARAM_LEN 2048
 
-/* 1 when the space-separated list contains word. */
-static int has_word(const char *list, const char *word)
-{
-    size_t n = strlen(word);
-    for (const char *p = list; p && *p;) {
-        size_t m = strcspn(p, " ");
-        if (m == n && strncmp(p, word, n) == 0)
-            return 1;
-        p += m;
-        p += strspn(p, " ");
-    }
-    return 0;
-}
-
 /* The requested scopes that the client may have, always with openid. malloc'd. */
 static char *granted_scope(const json_t *client, const char *scope)
 {
@@ -120,7 +106,7 @@ static const char *validate(http_req_t *req, const json_t *params, const json_t 
         *desc = "response_mode must be query or form_post.";
         return "invalid_request";
     }
-    if (!scope || !has_word(scope, "openid")) {
+    if (!scope || !oidc_list_has(scope, "openid")) {
         *desc = "The scope must include openid.";
         return "invalid_scope";
     }
@@ -152,7 +138,7 @@ static const char *validate(http_req_t *req, const json_t *params, const json_t 
             p += m;
             p += strspn(p, " ");
         }
-        if (has_word(prompt, "none") && strcmp(prompt, "none") != 0) {
+        if (oidc_list_has(prompt, "none") && strcmp(prompt, "none") != 0) {
             *desc = "prompt=none cannot be combined with other values.";
             return "invalid_request";
         }
@@ -236,7 +222,7 @@ static int session_usable(const app_t *app, const json_t *client, const json_t *
         return 0;
     const char *prompt = json_string_value(json_object_get(request, "prompt"));
     json_t *max_age = json_object_get(request, "max_age");
-    if (prompt && has_word(prompt, "login"))
+    if (prompt && oidc_list_has(prompt, "login"))
         return 0;
     if (max_age && wp_now() - s->auth_time > json_integer_value(max_age))
         return 0;

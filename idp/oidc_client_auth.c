@@ -363,6 +363,16 @@ wp_err_t oidc_client_auth(http_req_t *req, http_resp_t *resp, const char *endpoi
     wp_err_t rc = WP_ERR_INVALID;
 
     *client = NULL;
+    /* Every endpoint that authenticates clients takes a form body without repeats. */
+    if (!req->form || !http_header(req, "Content-Type")) {
+        oidc_client_auth_error(resp, 400, "invalid_request",
+                               "Send the parameters as application/x-www-form-urlencoded.");
+        goto out;
+    }
+    if (req->dup_param) {
+        oidc_client_auth_error(resp, 400, "invalid_request", "A parameter was repeated.");
+        goto out;
+    }
     if (auth && parse_basic(auth, &basic_id, &basic_secret) != 0) {
         oidc_client_auth_error(resp, 401, "invalid_client",
                                "The Authorization header is malformed.");

@@ -9,7 +9,8 @@
 
 #define OIDC_ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
-/* Authenticates the client of req by the method it registered: client_secret_basic,
+/* Refuses a body that is not a form or repeats a parameter (400 invalid_request), then
+ * authenticates the client of req by the method it registered: client_secret_basic,
  * client_secret_post, private_key_jwt or none (public). endpoint is the path of the
  * endpoint called ("/token", "/par", ...): its URL is accepted as a client assertion's
  * aud, besides the issuer and the token endpoint. Failures count against the client and

@@ -63,15 +63,6 @@ void oidc_par_handle(http_req_t *req, http_resp_t *resp)
     char *text = NULL;
     const char *name, *error, *desc = NULL;
 
-    if (!req->form || !http_header(req, "Content-Type")) {
-        oidc_client_auth_error(resp, 400, "invalid_request",
-                               "Send the parameters as application/x-www-form-urlencoded.");
-        return;
-    }
-    if (req->dup_param) {
-        oidc_client_auth_error(resp, 400, "invalid_request", "A parameter was repeated.");
-        return;
-    }
     if (oidc_client_auth(req, resp, "/par", &client) != WP_OK)
         return;
     if ((error = check_params(req, client, &desc)) != NULL) {

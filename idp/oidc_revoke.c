@@ -50,15 +50,6 @@ void oidc_revoke_handle(http_req_t *req, http_resp_t *resp)
     const char *token = http_form(req, "token");
     const char *hint = http_form(req, "token_type_hint");
 
-    if (!req->form || !http_header(req, "Content-Type")) {
-        oidc_client_auth_error(resp, 400, "invalid_request",
-                               "Send the parameters as application/x-www-form-urlencoded.");
-        return;
-    }
-    if (req->dup_param) {
-        oidc_client_auth_error(resp, 400, "invalid_request", "A parameter was repeated.");
-        return;
-    }
     if (oidc_client_auth(req, resp, "/revoke", &client) != WP_OK)
         return;
     const char *client_id = json_string_value(json_object_get(client, "client_id"));

@@ -24,19 +24,6 @@
 #define RANDOM_BYTES 32
 #define RANDOM_SIZE 48 /* base64url of RANDOM_BYTES plus NUL */
 
-int oidc_token_has_scope(const char *scope, const char *want)
-{
-    size_t n = strlen(want);
-    for (const char *p = scope; p && *p;) {
-        size_t m = strcspn(p, " ");
-        if (m == n && strncmp(p, want, n) == 0)
-            return 1;
-        p += m;
-        p += strspn(p, " ");
-    }
-    return 0;
-}
-
 void oidc_token_refresh_hash(const app_t *app, const char *token, char out[TOKEN_HASH_HEX_LEN + 1])
 {
     token_hash(app->hash_key, "refresh", token, out);
@@ -197,14 +184,8 @@ static void issue(http_req_t *req, http_resp_t *resp, const json_t *client, cons
     /* Claims asked for in the ID token itself (claims request parameter). */
     const json_t *in_id = json_object_get(creq, "id_token");
     if (id_claims && json_is_object(in_id) && json_object_size(in_id) > 0) {
-        size_t i;
-        json_t *v;
-        int duo = 0;
-        json_array_foreach(json_object_get(client, "scopes"), i, v)
-        {
-            duo |= json_is_string(v) && strcmp(json_string_value(v), "duo") == 0;
-        }
-        json_t *person = oidc_person_claims(app, g->account_id, "", in_id, duo);
+        json_t *person =
+            oidc_person_claims(app, g->account_id, "", in_id, oidc_client_has_scope(client, "duo"));
         if (person)
             json_object_update_missing(id_claims, person);
         json_decref(person);
@@ -265,16 +246,8 @@ out:
  * and among the client's allowed scopes. */
 static int wants_refresh(const json_t *client, const char *scope)
 {
-    size_t i;
-    json_t *v;
-    if (!oidc_token_has_scope(scope, "offline_access"))
-        return 0;
-    json_array_foreach(json_object_get(client, "scopes"), i, v)
-    {
-        if (json_is_string(v) && strcmp(json_string_value(v), "offline_access") == 0)
-            return 1;
-    }
-    return 0;
+    return oidc_list_has(scope, "offline_access") &&
+           oidc_client_has_scope(client, "offline_access");
 }
 
 static void grant_code(http_req_t *req, http_resp_t *resp, const json_t *client)
@@ -364,7 +337,7 @@ static int scope_subset(const char *want, const char *have)
             return 0;
         memcpy(one, p, m);
         one[m] = '\0';
-        if (m > 0 && !oidc_token_has_scope(have, one))
+        if (m > 0 && !oidc_list_has(have, one))
             return 0;
         p += m;
         p += strspn(p, " ");
@@ -438,15 +411,6 @@ void oidc_token_handle(http_req_t *req, http_resp_t *resp)
     json_t *client = NULL;
     const char *grant = http_form(req, "grant_type");
 
-    if (!req->form || !http_header(req, "Content-Type")) {
-        oidc_client_auth_error(resp, 400, "invalid_request",
-                               "Send the parameters as application/x-www-form-urlencoded.");
-        return;
-    }
-    if (req->dup_param) {
-        oidc_client_auth_error(resp, 400, "invalid_request", "A parameter was repeated.");
-        return;
-    }
     if (oidc_client_auth(req, resp, "/token", &client) != WP_OK)
         return;
     if (!grant)

@@ -19,9 +19,6 @@ char *oidc_token_account(const app_t *app, const json_t *claims);
 /* The keyed hash under which a refresh token is stored. */
 void oidc_token_refresh_hash(const app_t *app, const char *token, char out[TOKEN_HASH_HEX_LEN + 1]);
 
-/* 1 when the space-separated scope list contains want. */
-int oidc_token_has_scope(const char *scope, const char *want);
-
 /* The person's claims for scope plus the names in requested (a member of the claims
  * request parameter, OIDC Core §5.5; may be NULL). duo_person_number only when allow_duo.
  * New reference (json_decref), without sub. */

@@ -27,7 +27,7 @@ static void bearer_error(http_resp_t *resp, int status, const char *code, const 
 static int wanted(const char *scope, const char *scope_name, const json_t *requested,
                   const char *claim)
 {
-    return oidc_token_has_scope(scope, scope_name) || json_object_get(requested, claim) != NULL;
+    return oidc_list_has(scope, scope_name) || json_object_get(requested, claim) != NULL;
 }
 
 json_t *oidc_person_claims(app_t *app, const char *account_id, const char *scope,
@@ -59,19 +59,6 @@ out:
     store_account_clear(&account);
     store_person_clear(&person);
     return out;
-}
-
-/* 1 when the client may receive duo claims. */
-static int client_allows_duo(const json_t *client)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(json_object_get(client, "scopes"), i, v)
-    {
-        if (json_is_string(v) && strcmp(json_string_value(v), "duo") == 0)
-            return 1;
-    }
-    return 0;
 }
 
 void oidc_userinfo_handle(http_req_t *req, http_resp_t *resp)
@@ -109,12 +96,12 @@ void oidc_userinfo_handle(http_req_t *req, http_resp_t *resp)
         bearer_error(resp, 401, "invalid_token", "The access token is no longer valid.");
         goto out;
     }
-    if (!oidc_token_has_scope(scope, "openid")) {
+    if (!oidc_list_has(scope, "openid")) {
         bearer_error(resp, 403, "insufficient_scope", "The access token lacks the openid scope.");
         goto out;
     }
     out = oidc_person_claims(req->app, account_id, scope, json_object_get(claims, "uc"),
-                             client_allows_duo(client));
+                             oidc_client_has_scope(client, "duo"));
     if (out)
         json_object_set(out, "sub", json_object_get(claims, "sub"));
     if (!out) {

@@ -1793,38 +1793,46 @@ static wp_err_t sq_challenge_put(void *impl, const char *flow_hash, const char *
     return rc;
 }
 
-static wp_err_t sq_challenge_take(void *impl, const char *flow_hash, const char *kind, int64_t now,
-                                  char **challenge_b64)
+/* Deletes the one row that sql (a DELETE ... RETURNING text, expires_at, binding a and b)
+ * names and hands its text to *out: the shared single-use take of challenges and pushed
+ * requests. WP_ERR_NOTFOUND, or WP_ERR_EXPIRED (the row is gone all the same). */
+static wp_err_t sq_take_text(sq_t *q, const char *sql, const char *a, const char *b, int64_t now,
+                             char **out)
 {
-    sq_t *q = impl;
     sqlite3_stmt *st = NULL;
-    char *c = NULL;
+    char *text = NULL;
     int bad = 0;
     sq_lock(q);
-    wp_err_t rc = sq_prep(q, &st,
-                          "DELETE FROM challenges WHERE flow_hash = ? AND kind = ?"
-                          " RETURNING challenge, expires_at",
-                          "tt", flow_hash, kind);
+    wp_err_t rc = sq_prep(q, &st, sql, "tt", a, b);
     if (!rc)
         rc = sq_row(q, st);
     if (rc)
         goto out;
     int64_t expires_at = sqlite3_column_int64(st, 1);
-    c = col_str(st, 0, &bad);
+    text = col_str(st, 0, &bad);
     rc = sq_finish(q, st);
-    if (!rc && (bad || !c))
+    if (!rc && (bad || !text))
         rc = WP_ERR;
     if (!rc && expires_at <= now)
         rc = WP_ERR_EXPIRED;
     if (rc)
         goto out;
-    *challenge_b64 = c;
-    c = NULL;
+    *out = text;
+    text = NULL;
 out:
-    free(c);
+    free(text);
     sqlite3_finalize(st);
     sq_unlock(q);
     return rc;
+}
+
+static wp_err_t sq_challenge_take(void *impl, const char *flow_hash, const char *kind, int64_t now,
+                                  char **challenge_b64)
+{
+    return sq_take_text(impl,
+                        "DELETE FROM challenges WHERE flow_hash = ? AND kind = ?"
+                        " RETURNING challenge, expires_at",
+                        flow_hash, kind, now, challenge_b64);
 }
 
 /* ---- sessions */
@@ -2989,37 +2997,10 @@ static wp_err_t sq_par_add(void *impl, const char *hash, const char *client_id, 
 static wp_err_t sq_par_take(void *impl, const char *hash, const char *client_id, int64_t now,
                             char **params)
 {
-    sq_t *q = impl;
-    sqlite3_stmt *st = NULL;
-    char *text = NULL;
-    int bad = 0;
-    sq_lock(q);
-    wp_err_t rc = sq_prep(q, &st,
-                          "DELETE FROM par_requests WHERE hash = ? AND client_id = ?"
-                          " RETURNING params, expires_at",
-                          "tt", hash, client_id);
-    if (!rc)
-        rc = sq_row(q, st);
-    if (!rc) {
-        text = col_str(st, 0, &bad);
-        if (sqlite3_column_int64(st, 1) <= now)
-            rc = WP_ERR_EXPIRED;
-        else if (bad || !text)
-            rc = WP_ERR;
-    }
-    if (!rc || rc == WP_ERR_EXPIRED) {
-        wp_err_t frc = sq_finish(q, st);
-        if (frc)
-            rc = frc;
-    }
-    if (!rc) {
-        *params = text;
-        text = NULL;
-    }
-    free(text);
-    sqlite3_finalize(st);
-    sq_unlock(q);
-    return rc;
+    return sq_take_text(impl,
+                        "DELETE FROM par_requests WHERE hash = ? AND client_id = ?"
+                        " RETURNING params, expires_at",
+                        hash, client_id, now, params);
 }
 
 static wp_err_t sq_session_client_add(void *impl, const char *sid, const char *client_id,
