@@ -21,6 +21,7 @@ typedef struct {
     atomic_ulong logins;
     atomic_ulong enrolments;
     atomic_ulong tokens;
+    atomic_ulong deadline_closed; /* connections cut by the request deadline */
 } app_metrics_t;
 
 typedef struct app {

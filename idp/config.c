@@ -72,6 +72,7 @@ static const config_key_t keys[] = {
     INT("limits", "max_connections", max_connections, 1, 100000),
     INT("limits", "max_connections_per_ip", max_connections_per_ip, 1, 100000),
     INT("limits", "connection_timeout", connection_timeout, 1, 3600),
+    INT("limits", "request_deadline", request_deadline, 1, 3600),
     INT("limits", "flow_ttl", flow_ttl, 60, 86400),
     INT("limits", "challenge_ttl", challenge_ttl, 30, 3600),
     INT("limits", "session_ttl", session_ttl, 60, 30LL * 86400),
@@ -371,6 +372,7 @@ static int set_defaults(config_t *cfg)
     cfg->max_connections = 512;
     cfg->max_connections_per_ip = 64;
     cfg->connection_timeout = 15;
+    cfg->request_deadline = 30;
     cfg->flow_ttl = 1800;
     cfg->challenge_ttl = 300;
     cfg->session_ttl = 28800;

@@ -35,13 +35,15 @@ typedef struct {
     int max_params;             /* max_params = 64 */
     int max_connections;        /* max_connections = 512 */
     int max_connections_per_ip; /* max_connections_per_ip = 64 */
-    int connection_timeout;     /* connection_timeout = 15 (seconds) */
-    int flow_ttl;               /* flow_ttl = 1800 */
-    int challenge_ttl;          /* challenge_ttl = 300 */
-    int session_ttl;            /* session_ttl = 28800 */
-    int code_ttl;               /* authorization code, code_ttl = 60 */
-    int enrol_code_ttl;         /* enrol_code_ttl = 604800 (7 days) */
-    int enrol_code_attempts;    /* enrol_code_attempts = 5 per flow */
+    int connection_timeout;     /* connection_timeout = 15 (seconds idle) */
+    int request_deadline; /* request_deadline = 30 (seconds to send one request and get its answer)
+                           */
+    int flow_ttl;         /* flow_ttl = 1800 */
+    int challenge_ttl;    /* challenge_ttl = 300 */
+    int session_ttl;      /* session_ttl = 28800 */
+    int code_ttl;         /* authorization code, code_ttl = 60 */
+    int enrol_code_ttl;   /* enrol_code_ttl = 604800 (7 days) */
+    int enrol_code_attempts; /* enrol_code_attempts = 5 per flow */
     /* issue 5: staff console and recovery */
     int staff_idle_timeout;     /* staff_idle_timeout = 900 seconds of console inactivity */
     int staff_codes_per_hour;   /* staff_codes_per_hour = 30 codes issued per staff member */

@@ -34,10 +34,13 @@ void health_metrics_handle(http_req_t *req, http_resp_t *resp)
                      "# TYPE wereldpas_passkeys_registered_total counter\n"
                      "wereldpas_passkeys_registered_total %lu\n"
                      "# TYPE wereldpas_tokens_issued_total counter\n"
-                     "wereldpas_tokens_issued_total %lu\n",
+                     "wereldpas_tokens_issued_total %lu\n"
+                     "# TYPE wereldpas_http_deadline_closed_total counter\n"
+                     "wereldpas_http_deadline_closed_total %lu\n",
                      atomic_load(&m->requests), atomic_load(&m->responses_4xx),
                      atomic_load(&m->responses_5xx), atomic_load(&m->logins),
-                     atomic_load(&m->enrolments), atomic_load(&m->tokens));
+                     atomic_load(&m->enrolments), atomic_load(&m->tokens),
+                     atomic_load(&m->deadline_closed));
     if (n < 0) {
         http_resp_text(resp, 500, "text/plain; charset=utf-8", "error\n");
         return;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "idp/http_deadline.h"
 #include "idp/router.h"
 
 /* Per-request state between libmicrohttpd's calls. */
@@ -408,8 +409,8 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
-    (void)conn;
     (void)toe;
+    http_deadline_request_done(conn);
     upload_t *up = *con_cls;
     if (up) {
         free(up->body);
@@ -439,14 +440,21 @@ void *http_start(app_t *app)
         WP_LOG_ERR("listen address %s is not an IP address", cfg->listen_host);
         return NULL;
     }
-    return MHD_start_daemon(flags, (uint16_t)cfg->listen_port, NULL, NULL, handle, app,
-                            MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_THREAD_POOL_SIZE,
-                            (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                            (unsigned)cfg->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
-                            (unsigned)cfg->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                            (size_t)(cfg->max_url_bytes + 32768), MHD_OPTION_NOTIFY_COMPLETED,
-                            completed, NULL, MHD_OPTION_END);
+    if (http_deadline_start(cfg->request_deadline, &app->metrics.deadline_closed) != 0) {
+        WP_LOG_ERR("cannot start the request deadline watchdog");
+        return NULL;
+    }
+    void *daemon = MHD_start_daemon(
+        flags, (uint16_t)cfg->listen_port, NULL, NULL, handle, app, MHD_OPTION_SOCK_ADDR, sa,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)cfg->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)cfg->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(cfg->max_url_bytes + 32768), MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, http_deadline_notify, NULL, MHD_OPTION_END);
+    if (!daemon)
+        http_deadline_stop();
+    return daemon;
 }
 
 void http_drain(void *daemon, int seconds)
@@ -470,4 +478,5 @@ void http_stop(void *daemon)
 {
     if (daemon)
         MHD_stop_daemon(daemon);
+    http_deadline_stop();
 }

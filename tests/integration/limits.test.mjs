@@ -14,6 +14,7 @@ import { authRequest, discovery, enrolWithInvite, signInWithPasskey } from '../l
 
 const T = { timeout: 120000 };
 const CONNECTION_TIMEOUT = 3; // seconds, [limits] connection_timeout for this server
+const REQUEST_DEADLINE = 5; // seconds, [limits] request_deadline for this server
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const counts = {};
 const count = (what, n = 1) => (counts[what] = (counts[what] ?? 0) + n);
@@ -61,7 +62,7 @@ describe('hostile HTTP', { timeout: 600000 }, () => {
   let srv, meta, rp;
 
   before(async () => {
-    srv = await startServer({ people, config: `[limits]\nconnection_timeout = ${CONNECTION_TIMEOUT}\n` });
+    srv = await startServer({ people, config: `[limits]\nconnection_timeout = ${CONNECTION_TIMEOUT}\nrequest_deadline = ${REQUEST_DEADLINE}\n` });
     meta = await discovery(srv.issuer);
     const c = await srv.addClient({
       id: 'rp-limits',
@@ -237,6 +238,62 @@ describe('hostile HTTP', { timeout: 600000 }, () => {
       for (const r of socks) r.s.destroy();
     }
     assert.ok(closedByServer >= 0);
+    const health = await fetch(`${srv.issuer}/healthz`);
+    assert.equal(health.status, 200);
+  });
+
+  test('a request dripped one byte a second is cut at the request deadline', T, async () => {
+    const metric = async () => {
+      const text = await (await fetch(`${srv.issuer}/metrics`)).text();
+      return Number(text.match(/^wereldpas_http_deadline_closed_total (\d+)$/m)[1]);
+    };
+    const before = await metric();
+    const N = 10;
+    const recs = [];
+    for (let i = 0; i < N; i++) {
+      const s = net.connect({ port: srv.port, host: '127.0.0.1', localAddress: '127.0.0.3' });
+      const rec = { s, closedAt: 0 };
+      s.on('connect', () => s.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Drip: '));
+      s.on('close', () => (rec.closedAt = Date.now()));
+      s.on('error', () => {});
+      s.on('data', () => {});
+      recs.push(rec);
+    }
+    const t0 = Date.now();
+    // Each connection sends a byte every 500 ms, well inside the idle timeout.
+    const dripper = setInterval(() => {
+      for (const r of recs) if (!r.closedAt) r.s.write('a');
+    }, 500);
+    // Meanwhile a slow but honest request, sent in three parts over two seconds, is answered.
+    const honest = await new Promise((resolve) => {
+      const parts = ['GET /healthz HTTP/1.1\r\n', 'Host: localhost\r\n', 'Connection: close\r\n\r\n'];
+      let got = '';
+      const s = net.connect({ port: srv.port, host: '127.0.0.1' });
+      s.on('connect', async () => {
+        for (const p of parts) {
+          s.write(p);
+          await sleep(1000);
+        }
+      });
+      s.on('data', (d) => (got += d));
+      s.on('close', () => resolve(got));
+      s.on('error', () => resolve(got));
+    });
+    try {
+      assert.match(honest, /^HTTP\/1\.1 200/, 'a slow request inside the deadline is answered');
+      for (let i = 0; i < (REQUEST_DEADLINE + 4) * 4 && recs.some((r) => !r.closedAt); i++) await sleep(250);
+      const open = recs.filter((r) => !r.closedAt).length;
+      const lasted = recs.filter((r) => r.closedAt).map((r) => r.closedAt - t0);
+      console.log(`deadline: ${N} dripping connections, ${open} still open after ${Date.now() - t0} ms; ` +
+        `closed after ${Math.min(...lasted)}-${Math.max(...lasted)} ms (deadline ${REQUEST_DEADLINE} s)`);
+      assert.equal(open, 0, 'every dripping connection is cut');
+      assert.ok(Math.min(...lasted) >= (REQUEST_DEADLINE - 1) * 1000, 'none is cut before the deadline');
+      assert.ok((await metric()) - before >= N, 'the metric counts the cut connections');
+      count('dripping connections cut', N);
+    } finally {
+      clearInterval(dripper);
+      for (const r of recs) r.s.destroy();
+    }
     const health = await fetch(`${srv.issuer}/healthz`);
     assert.equal(health.status, 200);
   });
