@@ -3,7 +3,7 @@
 # that are missing. Run as root. A second run installs nothing and takes a moment.
 #
 #   deploy/install-deps.sh                 build, run and test dependencies
-#   deploy/install-deps.sh --no-test-deps  without Node.js, npm and Chromium
+#   deploy/install-deps.sh --no-test-deps  without Node.js, npm and the browsers
 set -euo pipefail
 
 with_tests=1
@@ -45,8 +45,9 @@ if [ "$with_tests" -eq 1 ]; then
     if ! command -v npm >/dev/null 2>&1; then
         packages+=(npm)
     fi
-    # Static analysis (tests/lint.sh) and the fuzz targets' runtime (tests/fuzz).
-    packages+=(chromium clang-format clang-tidy cppcheck libclang-rt-14-dev python3-aiosmtpd valgrind
+    # The browsers of the end-to-end tests (Chromium; Firefox ESR in tests/e2e/firefox.test.mjs),
+    # static analysis (tests/lint.sh) and the fuzz targets' runtime (tests/fuzz).
+    packages+=(chromium firefox-esr clang-format clang-tidy cppcheck libclang-rt-14-dev python3-aiosmtpd valgrind
         apache2 libapache2-mod-auth-openidc)
 fi
 

@@ -18,17 +18,6 @@
 #define ACCOUNT_SIGNINS 10
 #define ACCOUNT_REAUTH_MAX 600 /* adding a passkey needs a sign-in at most this recent */
 
-/* "YYYY-MM-DD HH:MM UTC", or "" for 0. */
-static json_t *date_string(int64_t t)
-{
-    char buf[32] = "";
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (t > 0 && gmtime_r(&tt, &tm))
-        strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-    return json_string(buf);
-}
-
 /* A passkey name as typed: 1..ACCOUNT_NAME_MAX bytes without control characters. */
 static int name_ok(const char *s)
 {
@@ -72,8 +61,8 @@ static void render_account(http_req_t *req, http_resp_t *resp, int status, acct_
             list, json_pack("{s:s, s:s, s:o, s:o, s:b}", "id", c->cred_id, "name",
                             c->name ? c->name
                                     : render_msg(req->app->render, a->lang, "passkey_default_name"),
-                            "created", date_string(c->created_at), "last_used",
-                            date_string(c->last_used_at), "synced", c->backup_state));
+                            "created", render_time(c->created_at), "last_used",
+                            render_time(c->last_used_at), "synced", c->backup_state));
     }
     if (store_audit_list(req->app->store, a->subject, "signin", 0, ACCOUNT_SIGNINS, 1, &signins) ==
         WP_OK) {
@@ -85,7 +74,7 @@ static void render_account(http_req_t *req, http_resp_t *resp, int status, acct_
                 json_string_value(json_object_get(json_object_get(e, "details"), "client"));
             json_array_append_new(
                 rows, json_pack("{s:o, s:s}", "when",
-                                date_string(json_integer_value(json_object_get(e, "at"))), "client",
+                                render_time(json_integer_value(json_object_get(e, "at"))), "client",
                                 client ? client : "-"));
         }
     }
@@ -119,6 +108,11 @@ static int acct_load(http_req_t *req, http_resp_t *resp, acct_t *a)
         page_error(req, resp, 401, "error_not_signed_in");
         return -1;
     }
+    /* The person's saved language (from the register) comes after the switcher's cookie. */
+    store_person_t person = {0};
+    if (store_person_get(req->app->store, a->account.person_number, &person) == WP_OK)
+        a->lang = page_lang_saved(req, http_query(req, "ui_locales"), person.preferred_language);
+    store_person_clear(&person);
     if (store_credential_list(req->app->store, a->account.id, &a->creds, &a->ncreds) != WP_OK) {
         page_error(req, resp, 500, "error_internal");
         return -1;

@@ -14,11 +14,7 @@
 static int page_flow(http_req_t *req, http_resp_t *resp, const char *id, store_flow_t *flow,
                      json_t **request)
 {
-    if (!id || flow_load(req, id, flow, request) != WP_OK) {
-        page_error(req, resp, 400, "error_flow");
-        return -1;
-    }
-    return 0;
+    return page_flow_load(req, resp, id, flow, request);
 }
 
 /* The flow id of a page: the form's hidden field, else the URL's ?flow=. */
@@ -30,7 +26,7 @@ static const char *flow_param(http_req_t *req)
 
 static const char *flow_lang(http_req_t *req, const json_t *request)
 {
-    return page_lang(req, json_string_value(json_object_get(request, "ui_locales")));
+    return page_flow_lang(req, request, NULL);
 }
 
 void page_enrol_handle(http_req_t *req, http_resp_t *resp)

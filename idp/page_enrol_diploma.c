@@ -230,8 +230,9 @@ static void pad_to(const struct timespec *start, int min_ms)
 /* Checks the register and, on a match, queues a code for the contact address; on a
  * mismatch counts the failure. Both paths make a code and hash it, so they take about the
  * same work; the caller pads the answer to a fixed minimum time on top. */
-static void check_register(http_req_t *req, const store_flow_t *flow, const char *pn,
-                           const char *birthdate, const char *month, const char *pkey)
+static void check_register(http_req_t *req, const store_flow_t *flow, const json_t *request,
+                           const char *pn, const char *birthdate, const char *month,
+                           const char *pkey)
 {
     app_t *app = req->app;
     const config_t *cfg = app->cfg;
@@ -268,7 +269,8 @@ static void check_register(http_req_t *req, const store_flow_t *flow, const char
                       .proofing = "diploma",
                       .expires_at = now + cfg->diploma_code_ttl};
     if (store_code_add(app->store, &c) != WP_OK ||
-        mail_send(app, person.contact_email, person.preferred_language, MAIL_KIND_CODE,
+        mail_send(app, person.contact_email,
+                  page_flow_lang(req, request, person.preferred_language), MAIL_KIND_CODE,
                   person.given_names, code) != WP_OK) {
         WP_LOG_ERR("diploma form: match, but the code could not be queued");
         goto out;
@@ -346,11 +348,12 @@ void page_enrol_diploma_handle(http_req_t *req, http_resp_t *resp)
     const char *why, *lang;
 
     clock_gettime(CLOCK_MONOTONIC, &started);
-    if (!ctx || !id || flow_load(req, id, &flow, &request) != WP_OK) {
-        page_error(req, resp, 400, "error_flow");
+    if (!ctx || page_flow_load(req, resp, id, &flow, &request) != 0) {
+        if (!ctx)
+            page_error(req, resp, 500, "error_internal");
         goto out;
     }
-    lang = page_lang(req, json_string_value(json_object_get(request, "ui_locales")));
+    lang = page_flow_lang(req, request, NULL);
     if (req->method != HTTP_POST) {
         render(req, resp, 200, id, lang, ctx);
         goto out;
@@ -381,7 +384,7 @@ void page_enrol_diploma_handle(http_req_t *req, http_resp_t *resp)
         render(req, resp, 429, id, lang, ctx);
         goto out;
     }
-    check_register(req, &flow, pn, birthdate, month, pkey);
+    check_register(req, &flow, request, pn, birthdate, month, pkey);
     pad_to(&started, req->app->cfg->diploma_min_answer_ms);
     json_object_clear(ctx);
     json_object_set_new(ctx, "sent", json_true());
@@ -460,8 +463,9 @@ void enrol_diploma_passkey_added(http_req_t *req, const char *person_number, con
         store_credential_list(req->app->store, account_id, &creds, &n) != WP_OK || n < 2)
         goto out;
     if (store_person_get(req->app->store, person_number, &person) != WP_OK ||
-        mail_send(req->app, person.contact_email, person.preferred_language,
-                  MAIL_KIND_PASSKEY_ADDED, person.given_names, NULL) != WP_OK)
+        mail_send(req->app, person.contact_email,
+                  page_lang_saved(req, NULL, person.preferred_language), MAIL_KIND_PASSKEY_ADDED,
+                  person.given_names, NULL) != WP_OK)
         WP_LOG_ERR("could not queue the notice of a new passkey");
 out:
     store_credentials_free(creds, n);

@@ -10,10 +10,8 @@ static int page_flow(http_req_t *req, http_resp_t *resp, const char **id, json_t
 {
     store_flow_t flow = {0};
     *id = http_query(req, "flow");
-    if (!*id || flow_load(req, *id, &flow, request) != WP_OK) {
-        page_error(req, resp, 400, "error_flow");
+    if (page_flow_load(req, resp, *id, &flow, request) != 0)
         return -1;
-    }
     store_flow_clear(&flow);
     return 0;
 }
@@ -24,7 +22,7 @@ void page_login_handle(http_req_t *req, http_resp_t *resp)
     json_t *request = NULL;
     if (page_flow(req, resp, &id, &request) != 0)
         return;
-    const char *lang = page_lang(req, json_string_value(json_object_get(request, "ui_locales")));
+    const char *lang = page_flow_lang(req, request, NULL);
     json_t *ctx = json_pack("{s:s}", "flow", id);
     page_render(req, resp, 200, "login", lang, ctx);
     json_decref(ctx);
@@ -37,7 +35,7 @@ void page_recover_handle(http_req_t *req, http_resp_t *resp)
     json_t *request = NULL;
     if (page_flow(req, resp, &id, &request) != 0)
         return;
-    const char *lang = page_lang(req, json_string_value(json_object_get(request, "ui_locales")));
+    const char *lang = page_flow_lang(req, request, NULL);
     json_t *ctx = json_pack("{s:s}", "flow", id);
     page_render(req, resp, 200, "recover", lang, ctx);
     json_decref(ctx);

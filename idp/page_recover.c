@@ -23,7 +23,7 @@ static void recover_page(http_req_t *req, http_resp_t *resp, int status, const c
                          const json_t *request, json_t *ctx)
 {
     char csrf[TOKEN_HASH_HEX_LEN + 1];
-    const char *lang = page_lang(req, json_string_value(json_object_get(request, "ui_locales")));
+    const char *lang = page_flow_lang(req, request, NULL);
     flow_csrf(req, id, csrf);
     json_object_set_new(ctx, "flow", json_string(id));
     json_object_set_new(ctx, "csrf", json_string(csrf));
@@ -32,16 +32,6 @@ static void recover_page(http_req_t *req, http_resp_t *resp, int status, const c
         json_object_set_new(ctx, "error", json_string(render_msg(req->app->render, lang, k)));
     page_render(req, resp, status, "recover_code", lang, ctx);
     json_decref(ctx);
-}
-
-static json_t *date_string(int64_t t)
-{
-    char buf[32] = "";
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (t > 0 && gmtime_r(&tt, &tm))
-        strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-    return json_string(buf);
 }
 
 void page_recover_code_handle(http_req_t *req, http_resp_t *resp)
@@ -57,10 +47,8 @@ void page_recover_code_handle(http_req_t *req, http_resp_t *resp)
 
     if (!id)
         id = http_query(req, "flow");
-    if (!id || flow_load(req, id, &flow, &request) != WP_OK) {
-        page_error(req, resp, 400, "error_flow");
+    if (page_flow_load(req, resp, id, &flow, &request) != 0)
         goto out;
-    }
     if (req->method != HTTP_POST) {
         recover_page(req, resp, 200, id, request, json_object());
         goto out;
@@ -88,7 +76,7 @@ void page_recover_code_handle(http_req_t *req, http_resp_t *resp)
         store_case_redeem(req->app->store, pn, hash, wp_now(), cfg->recovery_code_attempts, &c);
     if (rc == WP_ERR_LIMIT) {
         json_t *ctx = json_pack("{s:s, s:o}", "error", "rec_error_cooling_off", "from",
-                                date_string(json_integer_value(json_object_get(c, "not_before"))));
+                                render_time(json_integer_value(json_object_get(c, "not_before"))));
         recover_page(req, resp, 403, id, request, ctx);
         goto out;
     }
@@ -120,7 +108,8 @@ void page_recover_code_handle(http_req_t *req, http_resp_t *resp)
         req->app->store, "recovery_redeemed", "person", subject,
         json_pack("{s:O, s:i}", "case", json_object_get(c, "id"), "passkeys_removed", removed));
     if (store_person_get(req->app->store, pn, &person) == WP_OK)
-        mail_send(req->app, person.contact_email, person.preferred_language, "recovered",
+        mail_send(req->app, person.contact_email,
+                  page_flow_lang(req, request, person.preferred_language), "recovered",
                   person.given_names, NULL);
     recover_page(req, resp, 200, id, request, json_pack("{s:b}", "proofed", 1));
 out:

@@ -136,16 +136,6 @@ void support_time(int64_t t, char out[32])
 
 /* ---- rendering */
 
-static json_t *date_string(int64_t t)
-{
-    char buf[32] = "";
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (t > 0 && gmtime_r(&tt, &tm))
-        strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-    return json_string(buf);
-}
-
 /* Renders a console template with ctx (stolen): adds the staff member, the CSRF token
  * (setting the browser cookie when missing), the console script, and translates the
  * "error" and "notice" catalog keys. */
@@ -310,7 +300,7 @@ void support_home_handle(http_req_t *req, http_resp_t *resp)
     json_array_foreach(cases, i, c)
     {
         json_object_set_new(c, "opened",
-                            date_string(json_integer_value(json_object_get(c, "created_at"))));
+                            render_time(json_integer_value(json_object_get(c, "created_at"))));
         json_object_set_new(c, "mine",
                             json_boolean(json_equal(json_object_get(c, "opened_by"),
                                                     json_object_get(staff, "id"))));
@@ -376,15 +366,15 @@ static void person_context(http_req_t *req, const char *pn, const json_t *staff,
     if (store_account_by_person(req->app->store, pn, &account) == WP_OK) {
         json_object_set_new(ctx, "account",
                             json_pack("{s:s, s:s, s:o, s:o}", "proofing", account.proofing, "acr",
-                                      account.acr, "created", date_string(account.created_at),
-                                      "proofed", date_string(account.proofed_at)));
+                                      account.acr, "created", render_time(account.created_at),
+                                      "proofed", render_time(account.proofed_at)));
         if (store_credential_list(req->app->store, account.id, &creds, &n) == WP_OK)
             for (size_t i = 0; i < n; i++)
                 json_array_append_new(
                     keys,
                     json_pack("{s:s, s:o, s:o, s:b}", "name", creds[i].name ? creds[i].name : "-",
-                              "created", date_string(creds[i].created_at), "last_used",
-                              date_string(creds[i].last_used_at), "synced", creds[i].backup_state));
+                              "created", render_time(creds[i].created_at), "last_used",
+                              render_time(creds[i].last_used_at), "synced", creds[i].backup_state));
     }
     if (store_audit_list(req->app->store, subject, NULL, 0, SUPPORT_AUDIT_ROWS, 1, &audit) ==
         WP_OK) {
@@ -392,7 +382,7 @@ static void person_context(http_req_t *req, const char *pn, const json_t *staff,
         json_t *e;
         json_array_foreach(audit, i, e)
         {
-            json_t *when = date_string(json_integer_value(json_object_get(e, "at")));
+            json_t *when = render_time(json_integer_value(json_object_get(e, "at")));
             char *details =
                 json_dumps(json_object_get(e, "details"), JSON_COMPACT | JSON_SORT_KEYS);
             json_object_set_new(e, "when", when);
@@ -412,7 +402,7 @@ static void person_context(http_req_t *req, const char *pn, const json_t *staff,
         const char *status = json_string_value(json_object_get(c, "status"));
         int own = json_equal(json_object_get(c, "opened_by"), json_object_get(staff, "id"));
         json_object_set_new(c, "opened",
-                            date_string(json_integer_value(json_object_get(c, "created_at"))));
+                            render_time(json_integer_value(json_object_get(c, "created_at"))));
         json_object_set_new(c, "is_open", json_boolean(strcmp(status, "open") == 0));
         json_object_set_new(
             c, "can_approve",
@@ -524,7 +514,7 @@ void support_enrol_code_handle(http_req_t *req, http_resp_t *resp)
     audit_record(req->app->store, "enrol_code_issued", actor, subject, json_incref(evidence));
     support_page(req, resp, 200, "support_code", staff,
                  json_pack("{s:s, s:s, s:o, s:b}", "code", code, "pn", pn, "until",
-                           date_string(row.expires_at), "enrolment", 1));
+                           render_time(row.expires_at), "enrolment", 1));
 out:
     sodium_memzero(code, sizeof code);
     json_decref(evidence);
@@ -666,8 +656,8 @@ void support_case_approve_handle(http_req_t *req, http_resp_t *resp)
     }
     support_page(req, resp, 200, "support_code", staff,
                  json_pack("{s:s?, s:s, s:o, s:b, s:b, s:o}", "code", mailed ? NULL : code, "pn",
-                           pn, "until", date_string(until), "recovery", 1, "mailed", mailed,
-                           "not_before", not_before ? date_string(not_before) : json_null()));
+                           pn, "until", render_time(until), "recovery", 1, "mailed", mailed,
+                           "not_before", not_before ? render_time(not_before) : json_null()));
 out:
     sodium_memzero(code, sizeof code);
     store_person_clear(&person);

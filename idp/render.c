@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -281,20 +282,27 @@ const char *render_lang_supported(const char *tag)
     return i >= 0 ? LANGS[i].tag : NULL;
 }
 
+const char *render_lang_list(const char *tags)
+{
+    const char *p = tags ? tags : "";
+    p += strspn(p, " ");
+    while (*p) {
+        size_t n = strcspn(p, " ");
+        int i = lang_index(p, n);
+        if (i >= 0)
+            return LANGS[i].tag;
+        p += n;
+        p += strspn(p, " ");
+    }
+    return NULL;
+}
+
 const char *render_lang(const render_t *r, const char *ui_locales, const char *accept_language)
 {
     (void)r;
-    if (ui_locales) {
-        const char *p = ui_locales;
-        while (*p) {
-            size_t n = strcspn(p, " ");
-            int i = lang_index(p, n);
-            if (i >= 0)
-                return LANGS[i].tag;
-            p += n;
-            p += strspn(p, " ");
-        }
-    }
+    const char *listed = render_lang_list(ui_locales);
+    if (listed)
+        return listed;
     if (accept_language) {
         /* Pick the supported tag with the highest q (first wins on a tie). */
         int best = -1;
@@ -342,12 +350,68 @@ const char *render_msg(const render_t *r, const char *lang, const char *key)
     return s ? s : key;
 }
 
+json_t *render_time(int64_t t)
+{
+    return t > 0 ? json_pack("{s:I}", "unix_time", (json_int_t)t) : json_null();
+}
+
+/* Writes the ISO 8601 form (UTC) and the text of t in lang (catalog keys date_format
+ * and date_month_1..12). 0, or -1 when t cannot be converted. text is malloc'd. */
+static int date_text(const render_t *r, const char *lang, int64_t t, char iso[32], char **text)
+{
+    char day[16], year[16], clock[32], key[32];
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm))
+        return -1;
+    strftime(iso, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(day, sizeof day, "%d", tm.tm_mday);
+    snprintf(year, sizeof year, "%d", tm.tm_year + 1900);
+    snprintf(clock, sizeof clock, "%02d:%02d", tm.tm_hour, tm.tm_min);
+    snprintf(key, sizeof key, "date_month_%d", tm.tm_mon + 1);
+    const char *const names[] = {"day", "month", "year", "time"};
+    const char *const values[] = {day, render_msg(r, lang, key), year, clock};
+    *text = render_fill(render_msg(r, lang, "date_format"), names, values, 4);
+    return *text ? 0 : -1;
+}
+
+char *render_fill(const char *tpl, const char *const *names, const char *const *values, size_t n)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    while (*tpl) {
+        size_t i = n;
+        if (*tpl == '{')
+            for (i = 0; i < n; i++) {
+                size_t l = strlen(names[i]);
+                if (strncmp(tpl + 1, names[i], l) == 0 && tpl[l + 1] == '}')
+                    break;
+            }
+        if (i < n) {
+            fputs(values[i], f);
+            tpl += strlen(names[i]) + 2;
+        } else {
+            fputc(*tpl++, f);
+        }
+    }
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
 /* ---- the template engine ---- */
 
 typedef struct {
     json_t *scopes[RENDER_MAX_DEPTH + 1];
     int nscopes;
     FILE *out;
+    const render_t *r;
+    const char *lang;
 } tpl_t;
 
 /* Resolves a dotted name through the scopes, innermost first. Borrowed or NULL. */
@@ -411,10 +475,24 @@ static void put_escaped(FILE *out, const char *s)
     }
 }
 
-static void put_value(FILE *out, const json_t *v, int raw)
+static void put_value(const tpl_t *t, const json_t *v, int raw)
 {
-    char num[32];
+    FILE *out = t->out;
+    char num[32], iso[32];
     const char *s = NULL;
+    const json_t *unix_time = json_object_get(v, "unix_time");
+    if (json_is_integer(unix_time) && json_object_size(v) == 1) {
+        /* A date from render_time(): the text in the page's language (UTC), which
+         * wereldpas.js may show in the device's time zone; datetime keeps the instant. */
+        char *text = NULL;
+        if (date_text(t->r, t->lang, json_integer_value(unix_time), iso, &text) == 0) {
+            fprintf(out, "<time datetime=\"%s\" data-local>", iso);
+            put_escaped(out, text);
+            fputs("</time>", out);
+        }
+        free(text);
+        return;
+    }
     if (json_is_string(v))
         s = json_string_value(v);
     else if (json_is_integer(v)) {
@@ -453,6 +531,40 @@ static const char *section_end(const char *p, const char *end, const char *name,
         p = c + 2;
     }
     return NULL;
+}
+
+/* {{%name}}: the string name (usually a catalog message, t.KEY) with each "{member}"
+ * replaced by that member of the current scope, HTML-escaped (a date as a <time>
+ * element). The literal text is escaped too; an unknown placeholder stays visible. */
+static void put_filled(tpl_t *t, const json_t *msg)
+{
+    const char *s = json_string_value(msg);
+    if (!s)
+        return;
+    while (*s) {
+        const char *o = strchr(s, '{');
+        const char *c = o ? strchr(o + 1, '}') : NULL;
+        size_t n = c ? (size_t)(c - o - 1) : 0;
+        if (!o || !c || n == 0 || n > 64 || strcspn(o + 1, "{} ") != n) {
+            size_t lit = o ? (size_t)(o - s) + 1 : strlen(s);
+            char *part = strndup(s, lit);
+            if (part)
+                put_escaped(t->out, part);
+            free(part);
+            s += lit;
+            continue;
+        }
+        char *part = strndup(s, (size_t)(o - s));
+        if (part)
+            put_escaped(t->out, part);
+        free(part);
+        const json_t *v = lookup(t, o + 1, n);
+        if (v)
+            put_value(t, v, 0);
+        else
+            fwrite(o, 1, n + 2, t->out);
+        s = c + 1;
+    }
 }
 
 static void render_range(tpl_t *t, const char *p, const char *end)
@@ -501,7 +613,10 @@ static void render_range(tpl_t *t, const char *p, const char *end)
             p = after;
             continue;
         }
-        put_value(t->out, lookup(t, name, (size_t)(c - name)), raw);
+        if (kind == '%' && !raw)
+            put_filled(t, lookup(t, name + 1, (size_t)(c - name - 1)));
+        else
+            put_value(t, lookup(t, name, (size_t)(c - name)), raw);
         p = c + (raw ? 3 : 2);
     }
 }
@@ -515,10 +630,11 @@ static const file_t *find(const file_t *files, size_t n, const char *name)
 }
 
 /* Renders one template with ctx into a malloc'd string. */
-static char *render_one(const file_t *f, json_t *ctx, size_t *len)
+static char *render_one(const render_t *r, const char *lang, const file_t *f, json_t *ctx,
+                        size_t *len)
 {
     char *buf = NULL;
-    tpl_t t = {.nscopes = 1};
+    tpl_t t = {.nscopes = 1, .r = r, .lang = lang};
     t.scopes[0] = ctx;
     t.out = open_memstream(&buf, len);
     if (!t.out)
@@ -559,11 +675,11 @@ char *render_page(const render_t *r, const char *name, const char *lang, json_t 
     json_object_set_new(ctx, "dir", json_string(rtl ? "rtl" : "ltr"));
     json_object_set_new(ctx, "asset_css", json_string(render_asset_url(r, "wereldpas.css")));
     json_object_set_new(ctx, "asset_js", json_string(render_asset_url(r, "wereldpas.js")));
-    inner = render_one(page, ctx, &inner_len);
+    inner = render_one(r, lang, page, ctx, &inner_len);
     if (!inner)
         return NULL;
     json_object_set_new(ctx, "content", json_string(inner));
-    html = render_one(layout, ctx, len);
+    html = render_one(r, lang, layout, ctx, len);
     free(inner);
     json_object_del(ctx, "content");
     return html;

@@ -4,12 +4,15 @@
  * Template syntax: {{a.b}} inserts a value HTML-escaped; {{{a}}} inserts it raw (only
  * the layout uses it, for the already-rendered page); {{#a}}...{{/a}} renders the inner
  * part when a is truthy (once per item for an array, with the item's members in scope);
- * {{^a}}...{{/a}} when it is falsy. "t.KEY" looks KEY up in the language's catalog. */
+ * {{^a}}...{{/a}} when it is falsy. "t.KEY" looks KEY up in the language's catalog.
+ * {{%a}} inserts the string a (e.g. {{%t.KEY}}) with each "{name}" in it replaced by the
+ * value name of the current scope, so a sentence around a value is one catalog message. */
 #ifndef IDP_RENDER_H
 #define IDP_RENDER_H
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "idp/app.h"
 
@@ -21,11 +24,24 @@ void render_free(render_t *r);
  * Accept-Language (quality ordered), else "en". Returns a static string. */
 const char *render_lang(const render_t *r, const char *ui_locales, const char *accept_language);
 
+/* The first supported tag of a space-separated list (ui_locales), or NULL. Static string. */
+const char *render_lang_list(const char *tags);
+
 /* The supported tag for a language tag ("nl-BE" -> "nl"), or NULL. Static string. */
 const char *render_lang_supported(const char *tag);
 
 /* A message of the catalog of lang (falls back to English, then to the key). */
 const char *render_msg(const render_t *r, const char *lang, const char *key);
+
+/* A point in time for a template: {"unix_time": t}, which {{value}} shows as
+ * <time datetime="2026-11-28T16:44:00Z" data-local>28 November 2026, 16:44 UTC</time>,
+ * the text in the page's language (catalog keys date_format, date_month_1..12).
+ * Returns a new reference (json_decref); json_null() for t <= 0. */
+json_t *render_time(int64_t t);
+
+/* tpl with every "{names[i]}" replaced by values[i] (n pairs; other braces stay).
+ * Returns malloc'd text (free()) or NULL when out of memory. */
+char *render_fill(const char *tpl, const char *const *names, const char *const *values, size_t n);
 
 /* Renders template `name` (without .html) inside the layout. ctx is borrowed; the keys
  * "t", "lang", "dir", "asset_css", "asset_js", "source_url" are added. Returns malloc'd

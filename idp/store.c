@@ -206,6 +206,12 @@ wp_err_t store_flow_delete(store_t *s, const char *id_hash)
     return s->ops->flow_delete(s->impl, id_hash);
 }
 
+wp_err_t store_flow_update(store_t *s, const char *id_hash, const char *request, int64_t expires_at,
+                           int64_t now)
+{
+    return s->ops->flow_update(s->impl, id_hash, request, expires_at, now);
+}
+
 wp_err_t store_challenge_put(store_t *s, const char *flow_hash, const char *kind,
                              const char *challenge_b64, int64_t expires_at)
 {

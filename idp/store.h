@@ -162,6 +162,11 @@ wp_err_t store_flow_set_proofed(store_t *s, const char *id_hash, const char *per
 /* Counts one failed code attempt; WP_ERR_LIMIT when the count now exceeds max. */
 wp_err_t store_flow_code_failed(store_t *s, const char *id_hash, int max, int *attempts);
 wp_err_t store_flow_delete(store_t *s, const char *id_hash);
+/* Updates a flow that has not expired at now: request (JSON text) when not NULL, and
+ * expires_at when that is later than the stored one (activity extends a journey).
+ * WP_ERR_NOTFOUND when there is no such live flow. */
+wp_err_t store_flow_update(store_t *s, const char *id_hash, const char *request, int64_t expires_at,
+                           int64_t now);
 
 /* WebAuthn challenges, single use, per flow and ceremony ("register" or "login"). A new
  * challenge replaces the previous one of that flow and kind. */

@@ -47,6 +47,8 @@ typedef struct store_ops {
                                  const char *acr, const char *proofing);
     wp_err_t (*flow_code_failed)(void *impl, const char *id_hash, int max, int *attempts);
     wp_err_t (*flow_delete)(void *impl, const char *id_hash);
+    wp_err_t (*flow_update)(void *impl, const char *id_hash, const char *request,
+                            int64_t expires_at, int64_t now);
 
     wp_err_t (*challenge_put)(void *impl, const char *flow_hash, const char *kind,
                               const char *challenge_b64, int64_t expires_at);

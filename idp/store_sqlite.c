@@ -1760,6 +1760,22 @@ out:
     return rc;
 }
 
+static wp_err_t sq_flow_update(void *impl, const char *id_hash, const char *request,
+                               int64_t expires_at, int64_t now)
+{
+    sq_t *q = impl;
+    int changes = 0;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, &changes,
+                          "UPDATE flows SET request = coalesce(?, request),"
+                          " expires_at = max(expires_at, ?) WHERE id_hash = ? AND expires_at > ?",
+                          "tItI", request, expires_at, id_hash, now);
+    sq_unlock(q);
+    if (!rc && changes == 0)
+        rc = WP_ERR_NOTFOUND;
+    return rc;
+}
+
 static wp_err_t sq_flow_delete(void *impl, const char *id_hash)
 {
     sq_t *q = impl;
@@ -3096,6 +3112,7 @@ const store_ops_t store_sqlite_ops = {
     .flow_set_proofed = sq_flow_set_proofed,
     .flow_code_failed = sq_flow_code_failed,
     .flow_delete = sq_flow_delete,
+    .flow_update = sq_flow_update,
     .challenge_put = sq_challenge_put,
     .challenge_take = sq_challenge_take,
     .session_create = sq_session_create,

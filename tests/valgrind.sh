@@ -1,6 +1,6 @@
 #!/bin/bash
-# Runs every C unit test under valgrind (memcheck, full leak check) in a build without
-# sanitizers (build-valgrind/, or $1). Each test must exit 0 with no valgrind error and no
+# Runs every C unit test, and the server during two integration suites, under valgrind
+# (memcheck, full leak check) in a build without sanitizers (build-valgrind/, or $1). Each test must exit 0 with no valgrind error and no
 # definite, indirect or possible leak; tests/valgrind.supp holds the few suppressions of
 # one-time library allocations, each with its reason. Prints one line per test and
 # "valgrind: N tests, N clean, N failed, S s"; exits non-zero when any failed.
@@ -57,6 +57,26 @@ for t in "$build"/test_*; do
     run_one "$t" &
 done
 wait
+
+# The running server under memcheck: the integration suites in $WP_VALGRIND_SUITES start
+# it through tests/lib/server.mjs with $WP_WRAP; a valgrind error or leak makes the
+# server exit 99, which srv.stop reports as a failed test.
+suites=${WP_VALGRIND_SUITES-tests/integration/journey.test.mjs tests/integration/diploma.test.mjs}
+if [ -n "$suites" ] && command -v node >/dev/null 2>&1 && [ -d "$root/tests/node_modules" ]; then
+    total=$((total + 1))
+    t0=$(date +%s)
+    # shellcheck disable=SC2086 # the suites are a space-separated list of paths
+    if (cd "$root" && WP_BIN=$build/wereldpas WP_WRAP="valgrind --quiet --error-exitcode=99 \
+--leak-check=full --show-leak-kinds=definite,indirect,possible \
+--errors-for-leak-kinds=definite,indirect,possible ${extra[*]} \
+--suppressions=$root/tests/valgrind.supp" node --test --test-concurrency=1 $suites \
+        >"$logs/server.out" 2>&1); then
+        echo "valgrind: server under $suites clean ($(($(date +%s) - t0)) s)" >"$logs/server.result"
+    else
+        echo "valgrind: server under $suites FAILED ($(($(date +%s) - t0)) s)" >"$logs/server.result"
+        cp "$logs/server.out" "$logs/server.log"
+    fi
+fi
 
 bad=0
 for r in "$logs"/*.result; do

@@ -42,7 +42,11 @@
     for (var i = 0; i < boxes.length; i++) {
       (function (box) {
         var button = box.querySelector("button");
-        if (!window.PublicKeyCredential || !PublicKeyCredential.parseCreationOptionsFromJSON) {
+        /* The console uses the JSON helpers of WebAuthn L3 (Chromium 129+, Firefox 119+,
+         * Safari 18.4+); without all three the button cannot work: say so instead. */
+        if (!window.PublicKeyCredential || !PublicKeyCredential.parseCreationOptionsFromJSON ||
+            !PublicKeyCredential.parseRequestOptionsFromJSON ||
+            typeof PublicKeyCredential.prototype.toJSON !== "function") {
           button.disabled = true;
           box.querySelector("[data-status]").textContent = box.getAttribute("data-msg-unsupported");
           return;

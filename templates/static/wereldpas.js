@@ -149,7 +149,23 @@
     }
   }
 
+  /* Dates: the server writes them in the page's language in UTC; show them in the
+   * device's time zone where Intl knows the page's language (else keep the server's). */
+  function localDates() {
+    var lang = document.documentElement.lang, fmt;
+    try {
+      if (!window.Intl || !Intl.DateTimeFormat.supportedLocalesOf([lang]).length) return;
+      fmt = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
+    } catch (e) { return; }
+    var times = document.querySelectorAll("time[data-local][datetime]");
+    for (var i = 0; i < times.length; i++) {
+      var d = new Date(times[i].getAttribute("datetime"));
+      if (!isNaN(d.getTime())) times[i].textContent = fmt.format(d);
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    localDates();
     var autoForm = document.querySelector("form[data-autosubmit]");
     if (autoForm) autoForm.submit();
     /* After a failed form, focus the error summary (it is first in main anyway). */

@@ -6,7 +6,9 @@
 // - each page has a title of its own, not just the name of the service;
 // - the document with its CSS and JS stays under 30 KB (uncompressed);
 // - no request leaves the origin, and the CSP forbids inline code;
-// - at 320 CSS px (400 % zoom of 1280 px) nothing scrolls sideways;
+// - at 320 CSS px (400 % zoom of 1280 px) nothing scrolls sideways or is clipped;
+// - dates (<time data-local>) show in the device's time zone where Intl knows the
+//   language, with the instant kept in datetime;
 // - screenshots of each page in en, nl and ar go to tests/e2e/out/.
 // Then a keyboard-only enrolment and sign-in (Tab, Enter and typing only).
 //
@@ -30,6 +32,7 @@ const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 const BUDGET = 30 * 1024;
 const SHOT_LANGS = new Set(['en', 'nl', 'ar']);
 const ERROR_STATES = new Set(['code-error', 'code-locked', 'diploma-errors']);
+const TIME_ZONE = 'Pacific/Kiritimati'; // UTC+14: every local time differs from UTC
 const langs = (process.env.WP_A11Y_LANGS ?? LANGS.join(',')).split(',').filter(Boolean);
 
 // Runs axe-core in PAGE; returns the violations as short strings.
@@ -44,6 +47,22 @@ async function axeViolations(page) {
     }));
   }, AXE_TAGS);
   return violations.map((v) => `${v.id} (${v.help})\n      ${v.nodes.slice(0, 4).join('\n      ')}`);
+}
+
+// In the page: the problems of its <time data-local> elements (see above).
+function checkLocalDates(zone) {
+  const lang = document.documentElement.lang;
+  const known = Intl.DateTimeFormat.supportedLocalesOf([lang]).length > 0;
+  const out = [];
+  for (const t of document.querySelectorAll('time[data-local]')) {
+    const iso = t.getAttribute('datetime');
+    const when = new Date(iso);
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(iso) || Number.isNaN(when.getTime())) out.push(`datetime "${iso}" is not ISO 8601 UTC`);
+    const local = new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short', timeZone: zone }).format(when);
+    if (known && t.textContent !== local) out.push(`<time> shows "${t.textContent}", not the local "${local}"`);
+    if (!known && !t.textContent.includes('UTC')) out.push(`<time> lost the server's text: "${t.textContent}"`);
+  }
+  return out;
 }
 
 describe('every page in every language: axe-core, RTL, bytes, origin', { timeout: 600000 }, () => {
@@ -87,7 +106,8 @@ describe('every page in every language: axe-core, RTL, bytes, origin', { timeout
 
   for (const [li, lang] of langs.entries()) {
     test(`pages in ${lang}`, { timeout: 180000 }, async () => {
-      const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1024, height: 768 } });
+      // A time zone far from UTC, so that dates shown in the device's zone differ.
+      const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1024, height: 768 }, timezoneId: TIME_ZONE });
       context.setDefaultTimeout(20000);
       await context.addCookies([{ name: 'wp_lang', value: lang, url: srv.issuer }]);
       const page = await context.newPage();
@@ -146,6 +166,11 @@ describe('every page in every language: axe-core, RTL, bytes, origin', { timeout
 
         for (const v of await axeViolations(page)) failures.push(`${where}: axe ${v}`);
 
+        // Dates: each <time data-local> keeps its instant in datetime (UTC) and, where
+        // Intl knows the language, shows it in the device's zone; else the server's text.
+        for (const p of await page.evaluate(checkLocalDates, TIME_ZONE)) failures.push(`${where}: ${p}`);
+        if (name === 'account' && (await page.locator('time[data-local]').count()) === 0) failures.push(`${where}: no <time data-local>`);
+
         // A failed form: the error summary comes first in main, has the focus,
         // and each of its links leads to a field of the form.
         if (ERROR_STATES.has(name)) {
@@ -172,6 +197,28 @@ describe('every page in every language: axe-core, RTL, bytes, origin', { timeout
           return s.scrollWidth > s.clientWidth ? `${s.scrollWidth} > ${s.clientWidth}` : null;
         });
         if (over) failures.push(`${where}: scrolls sideways at 320 px (${over})`);
+        // Nothing clipped: no element cuts off its own content sideways (overflow
+        // hidden or clip) except the visually hidden ones (skip link, table heads).
+        const clipped = await page.evaluate(() => {
+          const out = [];
+          for (const e of document.querySelectorAll('body *')) {
+            const st = getComputedStyle(e);
+            if (!['hidden', 'clip'].includes(st.overflowX) || e.getClientRects().length === 0) continue;
+            if (e.clientWidth <= 1 || st.clipPath !== 'none') continue;
+            if (e.scrollWidth > e.clientWidth + 1) out.push(`${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''} ${e.scrollWidth} > ${e.clientWidth}`);
+          }
+          const vw = document.documentElement.clientWidth;
+          const hidden = (e) => {
+            for (let a = e; a; a = a.parentElement) if (a.matches('.skip') || getComputedStyle(a).clipPath !== 'none') return true;
+            return false;
+          };
+          for (const e of document.querySelectorAll('main *, header *, footer *')) {
+            const r = e.getBoundingClientRect();
+            if (r.width > 0 && (r.right > vw + 1 || r.left < -1) && !hidden(e)) out.push(`${e.tagName.toLowerCase()} outside the viewport (${Math.round(r.left)}..${Math.round(r.right)} of ${vw})`);
+          }
+          return out.slice(0, 5);
+        });
+        for (const c of clipped) failures.push(`${where}: clipped at 320 px: ${c}`);
         if (SHOT_LANGS.has(lang)) await page.screenshot({ path: path.join(OUT, `a11y-${lang}-${name}-320.png`), fullPage: true });
         await page.setViewportSize({ width: 1024, height: 768 });
       };

@@ -158,3 +158,181 @@ describe('catalog check helpers', () => {
     assert.equal(isProperNameOnly('Your Wereldpas'), false);
   });
 });
+
+// ---- with a server: the choice of language, dates, and a journey that stops ----------
+
+const { before, after } = await import('node:test');
+const { execFileSync } = await import('node:child_process');
+const { startServer, makePeople } = await import('../lib/server.mjs');
+const { Walker } = await import('../lib/browserless.mjs');
+const { authRequest, enrolWithInvite } = await import('../lib/flows.mjs');
+
+const pageLang = (html) => /<html lang="([^"]+)"/.exec(html)?.[1];
+const catalogValue = (lang, key) => {
+  for (const file of catalogFiles(lang)) {
+    const cat = readCatalog(lang, file);
+    if (key in cat) return cat[key];
+  }
+  return undefined;
+};
+
+describe('choice of language (ui_locales, saved choice, Accept-Language, English)', { timeout: 120000 }, () => {
+  let srv, rp;
+
+  before(async () => {
+    srv = await startServer({ people: makePeople(2) });
+    rp = await srv.addClient({ id: 'rp-lang', name: 'Mijn DUO', redirectUris: 'http://localhost:9/cb' });
+    rp.redirectUri = 'http://localhost:9/cb';
+  });
+  after(() => srv?.stop());
+
+  // A walker with the switcher's cookie already set to LANG.
+  function walkerWithCookie(lang) {
+    const w = new Walker(srv.issuer);
+    if (lang) w.jar.store(srv.issuer, [`wp_lang=${lang}; Path=/`]);
+    return w;
+  }
+
+  test('ui_locales wins over the saved choice; the switcher inside the flow then wins for that flow', async () => {
+    const w = walkerWithCookie('nl');
+    const start = await w.authorize(authRequest(srv, rp, { ui_locales: 'ar' }).url);
+    assert.equal(start.kind, 'login');
+    assert.equal(pageLang(start.html), 'ar', 'ui_locales=ar beats the cookie nl');
+    assert.match(start.html, /dir="rtl"/);
+
+    const back = `/login?flow=${start.flow}`;
+    const switched = await w.get(`/lang?to=de&back=${encodeURIComponent(back)}`);
+    assert.equal(switched.status, 303);
+    assert.equal(new URL(switched.location).pathname + new URL(switched.location).search, back);
+    for (const page of [back, `/enrol?flow=${start.flow}`, `/enrol/code?flow=${start.flow}`, `/recover?flow=${start.flow}`]) {
+      const res = await w.get(page);
+      assert.equal(res.status, 200, page);
+      assert.equal(pageLang(res.text), 'de', `${page} stays German after the switch`);
+    }
+
+    // A new journey with ui_locales=ar is Arabic again: the switch belonged to that flow.
+    const again = await w.authorize(authRequest(srv, rp, { ui_locales: 'ar' }).url);
+    assert.equal(pageLang(again.html), 'ar');
+  });
+
+  test('without ui_locales the saved choice beats Accept-Language', async () => {
+    const w = walkerWithCookie('nl');
+    const start = await w.authorize(authRequest(srv, rp).url);
+    const res = await w.get(`/login?flow=${start.flow}`, { headers: { 'accept-language': 'fr' } });
+    assert.equal(pageLang(res.text), 'nl');
+  });
+
+  test('without ui_locales or a saved choice Accept-Language decides, else English', async () => {
+    const w = walkerWithCookie(null);
+    const start = await w.authorize(authRequest(srv, rp).url);
+    const fr = await w.get(`/login?flow=${start.flow}`, { headers: { 'accept-language': 'fr-CA, en;q=0.5' } });
+    assert.equal(pageLang(fr.text), 'fr');
+    const none = await w.get(`/login?flow=${start.flow}`, { headers: { 'accept-language': '' } });
+    assert.equal(pageLang(none.text), 'en');
+    const unsupported = await w.get(`/login?flow=${start.flow}`, { headers: { 'accept-language': 'ja, ko;q=0.8' } });
+    assert.equal(pageLang(unsupported.text), 'en');
+  });
+
+  test('an error page of /authorize follows the same order', async () => {
+    const w = walkerWithCookie('nl');
+    const bad = authRequest(srv, { client_id: 'no-such-client', redirectUri: 'http://localhost:9/cb' }, { ui_locales: 'tr' });
+    const res = await w.get(bad.url, { headers: { 'accept-language': 'fr' } });
+    assert.equal(res.status, 400);
+    assert.equal(pageLang(res.text), 'tr');
+    assert.ok(res.text.includes(catalogValue('tr', 'error_unknown_client').replace(/'/g, '&#39;')));
+    const noUi = authRequest(srv, { client_id: 'no-such-client', redirectUri: 'http://localhost:9/cb' });
+    assert.equal(pageLang((await w.get(noUi.url, { headers: { 'accept-language': 'fr' } })).text), 'nl');
+  });
+});
+
+describe('dates in the page language', { timeout: 120000 }, () => {
+  let srv, rp, walker;
+
+  before(async () => {
+    const people = makePeople(1);
+    srv = await startServer({ people });
+    rp = await srv.addClient({ id: 'rp-dates', redirectUris: 'http://localhost:9/cb' });
+    rp.redirectUri = 'http://localhost:9/cb';
+    ({ walker } = await enrolWithInvite(srv, { authorizeUrl: authRequest(srv, rp).url, person: people[0] }));
+  });
+  after(() => srv?.stop());
+
+  for (const lang of ['nl', 'ar', 'zh-Hans', 'en']) {
+    test(`/account in ${lang}: <time datetime> with the month named in ${lang} and UTC stated`, async () => {
+      walker.jar.store(srv.issuer, [`wp_lang=${lang}; Path=/`]);
+      const res = await walker.get('/account');
+      assert.equal(res.status, 200);
+      assert.equal(pageLang(res.text), lang);
+      const times = [...res.text.matchAll(/<time datetime="([^"]+)" data-local>([^<]+)<\/time>/g)];
+      assert.ok(times.length >= 1, 'the passkey\'s creation carries a <time>');
+      for (const [, iso, text] of times) {
+        const when = new Date(iso);
+        assert.ok(/Z$/.test(iso) && !Number.isNaN(when.getTime()), `datetime is ISO 8601 UTC: ${iso}`);
+        const month = catalogValue(lang, `date_month_${when.getUTCMonth() + 1}`);
+        assert.ok(text.includes(month), `"${text}" names the month as ${month}`);
+        assert.ok(text.includes(String(when.getUTCFullYear())), text);
+        assert.ok(text.includes('UTC'), `"${text}" states the time zone`);
+        assert.ok(!/\d{4}-\d{2}-\d{2}/.test(text), 'not the ISO form');
+      }
+    });
+  }
+});
+
+describe('a journey that waits, and one that stopped', { timeout: 120000 }, () => {
+  let srv, rp;
+  const sql = (q) => execFileSync('sqlite3', [join(srv.dir, 'wp.db'), q]).toString().trim();
+
+  before(async () => {
+    srv = await startServer({ people: makePeople(1), config: '[limits]\nflow_ttl = 900\n' });
+    rp = await srv.addClient({ id: 'rp-stop', name: 'Mijn DUO', redirectUris: 'http://localhost:9/cb' });
+    rp.redirectUri = 'http://localhost:9/cb';
+  });
+  after(() => srv?.stop());
+
+  test('a page of the flow extends its lifetime; an expired flow leads back to the service, in the person\'s language', async () => {
+    const w = new Walker(srv.issuer);
+    const start = await w.authorize(authRequest(srv, rp).url);
+    assert.equal(start.kind, 'login');
+    const now = Math.floor(Date.now() / 1000);
+    sql(`UPDATE flows SET expires_at = ${now + 30}`);
+    const enrol = await w.get(`/enrol?flow=${start.flow}`);
+    assert.equal(enrol.status, 200);
+    const extended = Number(sql('SELECT expires_at FROM flows'));
+    assert.ok(extended >= now + 900 - 5, `activity extends the flow (expires_at ${extended - now} s ahead)`);
+
+    sql(`UPDATE flows SET expires_at = ${now - 1}`);
+    w.jar.store(srv.issuer, ['wp_lang=es; Path=/']);
+    const gone = await w.get(`/enrol/code?flow=${start.flow}`);
+    assert.equal(gone.status, 400);
+    assert.equal(pageLang(gone.text), 'es');
+    assert.ok(gone.text.includes(catalogValue('es', 'error_flow')), 'says the sign-in has stopped');
+    const restart = /<a href="([^"]+)" id="restart">([^<]+)<\/a>/.exec(gone.text);
+    assert.ok(restart, 'offers a way back to the service');
+    assert.equal(restart[1], 'http://localhost:9/');
+    assert.equal(restart[2], catalogValue('es', 'error_restart').replace('{client}', 'Mijn DUO'));
+  });
+});
+
+describe('sentences around values are one message', () => {
+  const TEMPLATES = join(I18N, '..');
+  const html = readdirSync(TEMPLATES).filter((f) => f.endsWith('.html')).map((f) => [f, readFileSync(join(TEMPLATES, f), 'utf8')]);
+
+  test('no template puts a catalog text and an inserted value side by side in one sentence', () => {
+    // {{t.a}} {{value}} or {{value}} {{t.b}} within one element's text.
+    const split = /\{\{t\.[a-z0-9_]+\}\}[^<>{"=]*\{\{(?![#^/%!]|t\.)[a-z0-9_.]+\}\}|\{\{(?![#^/%!]|t\.)[a-z0-9_.]+\}\}[^<>{"=]*\{\{t\.[a-z0-9_]+\}\}/g;
+    const found = html.flatMap(([f, text]) => (text.match(split) ?? []).map((m) => `${f}: ${m}`))
+      // "label: value" pairs are not sentences.
+      .filter((m) => !/\}\}: \{\{/.test(m));
+    assert.deepEqual(found, []);
+  });
+
+  test('every {{%t.KEY}} names an English message with a placeholder', () => {
+    const keys = html.flatMap(([, text]) => [...text.matchAll(/\{\{%t\.([a-z0-9_]+)\}\}/g)].map((m) => m[1]));
+    assert.ok(keys.length >= 8);
+    for (const key of keys) {
+      const en = catalogValue('en', key);
+      assert.equal(typeof en, 'string', `${key} is in the English catalog`);
+      assert.match(en, /\{[a-z_]+\}/, `${key} has a {placeholder}`);
+    }
+  });
+});

@@ -96,7 +96,9 @@ describe('issue 5: account, support console, recovery, audit', { timeout: 600000
     let page = await w.get('/account');
     assert.equal(page.status, 200, page.text.slice(0, 300));
     assert.ok(hasId(page.text, 'passkeys'));
-    assert.ok(page.text.includes('No sign-ins yet'), 'enrolment is not a sign-in');
+    // Without a cookie or ui_locales the page follows the person's register language (nl).
+    assert.match(page.text, /<html[^>]* lang="nl"/, 'the saved language of the person');
+    assert.ok(page.text.includes('Nog niet ingelogd.'), 'enrolment is not a sign-in');
     const cred = page.text.match(/data-credential="([^"]+)"/)[1];
     // Missing CSRF: refused.
     const nocsrf = await w.postForm('/account', { action: 'rename', credential: cred, name: 'X' });

@@ -248,7 +248,11 @@ export async function startServer(opts = {}) {
       .sort()
       .map((f) => ({ file: f, text: fs.readFileSync(path.join(outbox, f), 'utf8') }));
 
-  const child = spawn(binaryPath(), ['--config', cfgPath, 'serve'], {
+  // $WP_WRAP runs the server under a tool, e.g. tests/valgrind.sh's memcheck command
+  // line (split on spaces); the tool's own exit status then counts in srv.stop.
+  const wrap = (process.env.WP_WRAP || '').split(' ').filter(Boolean);
+  const slow = wrap.length ? 10 : 1;
+  const child = spawn(wrap[0] || binaryPath(), [...wrap.slice(1), ...(wrap.length ? [binaryPath()] : []), '--config', cfgPath, 'serve'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -259,7 +263,7 @@ export async function startServer(opts = {}) {
   let exitInfo = null;
   exited.then((e) => (exitInfo = e));
 
-  const deadline = Date.now() + 20000;
+  const deadline = Date.now() + 20000 * slow;
   for (;;) {
     if (exitInfo) {
       throw new Error(`wereldpas serve exited early (${JSON.stringify(exitInfo)}, dir ${dir}):\n${srv.serverStderr}`);
@@ -273,7 +277,7 @@ export async function startServer(opts = {}) {
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`wereldpas serve: /healthz not 200 within 20 s:\n${srv.serverStderr}`);
+      throw new Error(`wereldpas serve: /healthz not 200 within ${20 * slow} s:\n${srv.serverStderr}`);
     }
     await sleep(100);
   }
@@ -283,14 +287,14 @@ export async function startServer(opts = {}) {
   srv.stop = async ({ keepDir = false } = {}) => {
     if (!exitInfo) child.kill('SIGTERM');
     let timer;
-    const timeout = new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), 15000)));
+    const timeout = new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), 15000 * slow)));
     const r = await Promise.race([exited, timeout]);
     clearTimeout(timer);
     const problems = [...toolErrors];
     if (r === 'timeout') {
       child.kill('SIGKILL');
       await exited;
-      problems.push('wereldpas serve did not exit within 15 s of SIGTERM');
+      problems.push(`wereldpas serve did not exit within ${15 * slow} s of SIGTERM`);
     } else if (r.code !== 0) {
       problems.push(`wereldpas serve exited with ${JSON.stringify(r)}`);
     }
