@@ -598,8 +598,13 @@ json_t *sigkey_public_jwk(const sigkey_t *key)
     pub = sigkey_public_members(key);
     if (pub == NULL)
         return NULL;
+    /* The encryption key is published without "alg": it takes both RSA-OAEP and
+     * RSA-OAEP-256, and RP libraries treat a JWK "alg" as the only algorithm allowed with
+     * it (jose refuses CompactEncrypt to a JWK whose "alg" differs, openid-client filters
+     * the JWKS by it), so a second key per algorithm would buy nothing. */
     if (json_object_set_new(pub, "kid", json_string(key->kid)) != 0 ||
-        json_object_set_new(pub, "alg", json_string(sigkey_alg_name(key->alg))) != 0 ||
+        (key->alg != SIGKEY_RSA_OAEP &&
+         json_object_set_new(pub, "alg", json_string(sigkey_alg_name(key->alg))) != 0) ||
         json_object_set_new(pub, "use", json_string(use)) != 0) {
         json_decref(pub);
         return NULL;

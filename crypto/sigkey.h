@@ -45,7 +45,8 @@ char *sigkey_private_json(const sigkey_t *key);
 /* Reads what sigkey_private_json wrote. Returns a key or NULL. */
 sigkey_t *sigkey_from_private_json(const char *json, sigkey_alg_t alg);
 
-/* Public JWK with kid, alg and "use" ("enc" for SIGKEY_RSA_OAEP, else "sig"). New reference,
+/* Public JWK with kid, alg and "use" ("enc" for SIGKEY_RSA_OAEP, then without "alg": it
+ * serves RSA-OAEP and RSA-OAEP-256; else "sig"). New reference,
  * json_decref. NULL on error. */
 json_t *sigkey_public_jwk(const sigkey_t *key);
 

@@ -5,6 +5,7 @@
 
 #include <cjose/cjose.h>
 #include <ctype.h>
+#include <curl/curl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "crypto/b64url.h"
+#include "crypto/jwe.h"
 #include "crypto/sigkey.h"
 #include "crypto/token.h"
 #include "idp/app.h"
@@ -22,6 +24,7 @@
 #include "idp/register_csv.h"
 
 #define WP_MAX_URI 2048
+#define WP_MAX_SECTOR_BYTES 65536
 #define WP_MAX_CLIENT_ID 128
 #define WP_MAX_CLIENT_NAME 200
 #define WP_MAX_JWKS_BYTES 65536
@@ -37,8 +40,11 @@ static const char usage_client_add[] =
     "         [--jwks-file FILE] [--subject pairwise|public] [--scope SCOPE]...\n"
     "         [--backchannel-logout-uri URI] [--id-token-alg RS256|PS256|ES256|EdDSA]\n"
     "         [--pkce required|optional] [--name NAME]\n"
-    "         [--require-par] [--id-token-enc-alg RSA-OAEP] [--jwks-uri URI]\n"
+    "         [--require-par] [--jwks-uri URI]\n"
+    "         [--id-token-enc-alg RSA-OAEP|RSA-OAEP-256] [--id-token-enc-enc A256GCM]\n"
+    "         [--userinfo-enc-alg RSA-OAEP|RSA-OAEP-256] [--userinfo-enc-enc A256GCM]\n"
     "         [--userinfo-alg RS256|PS256|ES256|EdDSA]\n"
+    "         [--sector-identifier-uri URI]\n"
     "Registers a relying party and prints {\"client_id\", \"client_secret\"} as JSON.\n"
     "Defaults: --auth client_secret_basic, --subject pairwise, --id-token-alg RS256,\n"
     "--pkce required, scopes openid profile email (duo only when given).\n"
@@ -369,6 +375,151 @@ static int jwks_load(const char *path, json_t **out)
     return 0;
 }
 
+/* The host of an absolute http(s) URI (a bracketed IPv6 literal whole, no port), into
+ * out. */
+static void uri_host(const char *uri, char *out, size_t size)
+{
+    const char *p = strstr(uri, "://");
+    p = p ? p + 3 : uri;
+    size_t n = p[0] == '[' ? strcspn(p, "]/?#") + (strchr(p, ']') ? 1 : 0) : strcspn(p, ":/?#");
+    snprintf(out, size, "%.*s", (int)n, p);
+}
+
+typedef struct {
+    char *buf;
+    size_t len;
+} sector_buf_t;
+
+static size_t sector_write(char *data, size_t size, size_t n, void *user)
+{
+    sector_buf_t *b = user;
+    if (size != 0 && n > (WP_MAX_SECTOR_BYTES - b->len) / size)
+        return 0; /* too big: curl stops with an error */
+    size_t add = size * n;
+    char *p = realloc(b->buf, b->len + add + 1);
+    if (!p)
+        return 0;
+    memcpy(p + b->len, data, add);
+    b->buf = p;
+    b->len += add;
+    b->buf[b->len] = '\0';
+    return add;
+}
+
+/* Checks a sector_identifier_uri (OIDC Core §8.1, §5 of OIDC Registration): GETs it (no
+ * redirects, short timeouts, at most WP_MAX_SECTOR_BYTES) and requires a JSON array of
+ * strings holding every one of redirects. Returns 0, or the exit code after printing
+ * one line naming what is wrong. */
+static int sector_check(const char *uri, const json_t *redirects)
+{
+    CURL *c = curl_easy_init();
+    sector_buf_t b = {0};
+    long status = 0;
+    json_t *doc = NULL, *want, *have;
+    size_t i, j;
+    int rc = 1;
+    CURLcode cc = CURLE_FAILED_INIT;
+
+    if (c) {
+        curl_easy_setopt(c, CURLOPT_URL, uri);
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sector_write);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+        cc = curl_easy_perform(c);
+        if (cc == CURLE_OK)
+            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_cleanup(c);
+    }
+    if (cc != CURLE_OK || status != 200 || !b.buf) {
+        fail("--sector-identifier-uri %s: cannot fetch it (%s, HTTP %ld)", uri,
+             curl_easy_strerror(cc), status);
+        goto out;
+    }
+    doc = json_loadb(b.buf, b.len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_array(doc)) {
+        fail("--sector-identifier-uri %s: the document is not a JSON array of URIs", uri);
+        goto out;
+    }
+    json_array_foreach(redirects, i, want)
+    {
+        json_array_foreach(doc, j, have)
+        {
+            if (json_is_string(have) &&
+                strcmp(json_string_value(have), json_string_value(want)) == 0)
+                break;
+        }
+        if (j == json_array_size(doc)) {
+            fail("--sector-identifier-uri %s: does not list the redirect URI %s", uri,
+                 json_string_value(want));
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    json_decref(doc);
+    free(b.buf);
+    return rc;
+}
+
+/* 1 when the redirect URIs do not all share one host. */
+static int redirect_hosts_differ(const json_t *redirects)
+{
+    char first[256], other[256];
+    size_t i;
+    json_t *v;
+    uri_host(json_string_value(json_array_get(redirects, 0)), first, sizeof first);
+    json_array_foreach(redirects, i, v)
+    {
+        uri_host(json_string_value(v), other, sizeof other);
+        if (strcmp(first, other) != 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Checks --NAME-enc-alg and --NAME-enc-enc (NAME "id-token" or "userinfo"): alg
+ * RSA-OAEP or RSA-OAEP-256, enc only A256GCM and only with an alg, and a JWKS to find the
+ * client's key in. Returns 0, or 2 after printing the usage error. */
+static int enc_args_check(const char *name, const char *alg, const char *enc, int have_jwks)
+{
+    if (!alg)
+        return enc ? usage_error(usage_client_add, "--%s-enc-enc needs --%s-enc-alg", name, name)
+                   : 0;
+    if (!jwe_alg_supported(alg))
+        return usage_error(usage_client_add, "--%s-enc-alg must be RSA-OAEP or RSA-OAEP-256", name);
+    if (enc && strcmp(enc, "A256GCM") != 0)
+        return usage_error(usage_client_add, "--%s-enc-enc must be A256GCM", name);
+    if (!have_jwks)
+        return usage_error(usage_client_add,
+                           "--%s-enc-alg needs --jwks-file or --jwks-uri with an RSA key of "
+                           "\"use\": \"enc\"",
+                           name);
+    return 0;
+}
+
+/* With a JWKS file, an encryption algorithm needs a key to encrypt to: an RSA key (at least
+ * 2048 bits) of "use" "enc" whose "alg", when present, is alg. (A jwks_uri is checked when
+ * a response is encrypted.) Returns 0 or 1 after printing why. */
+static int enc_key_check(const char *name, const char *alg, const json_t *jwks, const char *path)
+{
+    const char *kid = NULL;
+    sigkey_t *key;
+
+    if (!alg || !jwks)
+        return 0;
+    key = jwe_recipient_key(jwks, alg, &kid);
+    if (!key)
+        return fail("--jwks-file %s: no RSA key of at least 2048 bits with \"use\": \"enc\" "
+                    "(and no other \"alg\") for --%s-enc-alg %s",
+                    path, name, alg);
+    sigkey_free(key);
+    return 0;
+}
+
 static int client_add(const char *config_path, int argc, char **argv)
 {
     enum {
@@ -386,7 +537,11 @@ static int client_add(const char *config_path, int argc, char **argv)
         O_REQUIRE_PAR,
         O_ENC_ALG,
         O_USERINFO_ALG,
-        O_JWKS_URI
+        O_ID_ENC_ENC,
+        O_UI_ENC_ALG,
+        O_UI_ENC_ENC,
+        O_JWKS_URI,
+        O_SECTOR_URI
     };
     static const struct option opts[] = {
         {"id", required_argument, NULL, O_ID},
@@ -403,13 +558,20 @@ static int client_add(const char *config_path, int argc, char **argv)
         {"require-par", no_argument, NULL, O_REQUIRE_PAR},
         {"id-token-enc-alg", required_argument, NULL, O_ENC_ALG},
         {"userinfo-alg", required_argument, NULL, O_USERINFO_ALG},
+        {"id-token-enc-enc", required_argument, NULL, O_ID_ENC_ENC},
+        {"userinfo-enc-alg", required_argument, NULL, O_UI_ENC_ALG},
+        {"userinfo-enc-enc", required_argument, NULL, O_UI_ENC_ENC},
         {"jwks-uri", required_argument, NULL, O_JWKS_URI},
+        {"sector-identifier-uri", required_argument, NULL, O_SECTOR_URI},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *id = NULL, *auth = "client_secret_basic", *jwks_file = NULL;
     const char *subject = "pairwise", *bcl = NULL, *alg = "RS256", *pkce = "required";
     const char *name = NULL, *enc_alg = NULL, *userinfo_alg = NULL, *jwks_uri = NULL;
+    const char *id_enc_enc = NULL, *ui_enc_alg = NULL, *ui_enc_enc = NULL;
+    const char *sector_uri = NULL;
+    char sector[256] = "";
     int require_par = 0;
     json_t *redirects = json_array(), *postlogout = json_array(), *scopes = json_array();
     json_t *client = NULL, *jwks = NULL, *answer = NULL;
@@ -473,8 +635,20 @@ static int client_add(const char *config_path, int argc, char **argv)
         case O_USERINFO_ALG:
             userinfo_alg = optarg;
             break;
+        case O_ID_ENC_ENC:
+            id_enc_enc = optarg;
+            break;
+        case O_UI_ENC_ALG:
+            ui_enc_alg = optarg;
+            break;
+        case O_UI_ENC_ENC:
+            ui_enc_enc = optarg;
+            break;
         case O_JWKS_URI:
             jwks_uri = optarg;
+            break;
+        case O_SECTOR_URI:
+            sector_uri = optarg;
             break;
         default:
             rc = bad_option(usage_client_add, argv);
@@ -534,18 +708,23 @@ static int client_add(const char *config_path, int argc, char **argv)
         usage_error(usage_client_add, "--jwks-uri %s: %s", jwks_uri, uri_problem(jwks_uri));
         goto out;
     }
-    if (enc_alg && strcmp(enc_alg, "RSA-OAEP") != 0) {
-        usage_error(usage_client_add, "--id-token-enc-alg must be RSA-OAEP");
+    if (enc_args_check("id-token", enc_alg, id_enc_enc, jwks_file || jwks_uri) ||
+        enc_args_check("userinfo", ui_enc_alg, ui_enc_enc, jwks_file || jwks_uri))
         goto out;
-    }
-    if (enc_alg && !jwks_file) {
-        usage_error(usage_client_add,
-                    "--id-token-enc-alg needs --jwks-file with an RSA key of \"use\": \"enc\"");
-        goto out;
-    }
     sigkey_alg_t userinfo_id;
     if (userinfo_alg && sigkey_alg_parse(userinfo_alg, &userinfo_id)) {
         usage_error(usage_client_add, "--userinfo-alg must be RS256, PS256, ES256 or EdDSA");
+        goto out;
+    }
+    if (sector_uri && uri_problem(sector_uri)) {
+        usage_error(usage_client_add, "--sector-identifier-uri %s: %s", sector_uri,
+                    uri_problem(sector_uri));
+        goto out;
+    }
+    /* OIDC Core §8.1: pairwise subjects across several hosts need a sector identifier. */
+    if (!sector_uri && strcmp(subject, "pairwise") == 0 && redirect_hosts_differ(redirects)) {
+        usage_error(usage_client_add, "redirect URIs on more than one host need "
+                                      "--sector-identifier-uri (or --subject public)");
         goto out;
     }
     if (bcl && uri_problem(bcl)) {
@@ -575,6 +754,14 @@ static int client_add(const char *config_path, int argc, char **argv)
         goto out;
     if (jwks_file && (rc = jwks_load(jwks_file, &jwks)) != 0)
         goto out;
+    if ((rc = enc_key_check("id-token", enc_alg, jwks, jwks_file)) != 0 ||
+        (rc = enc_key_check("userinfo", ui_enc_alg, jwks, jwks_file)) != 0)
+        goto out;
+    if (sector_uri) {
+        if ((rc = sector_check(sector_uri, redirects)) != 0)
+            goto out;
+        uri_host(sector_uri, sector, sizeof sector);
+    }
     rc = 1;
     if (env_open(&env, config_path))
         goto out;
@@ -592,9 +779,16 @@ static int client_add(const char *config_path, int argc, char **argv)
         (jwks && json_object_set(client, "jwks", jwks)) ||
         (require_par && json_object_set_new(client, "require_par", json_true())) ||
         (jwks_uri && json_object_set_new(client, "jwks_uri", json_string(jwks_uri))) ||
+        (sector_uri &&
+         (json_object_set_new(client, "sector_identifier_uri", json_string(sector_uri)) ||
+          json_object_set_new(client, "sector", json_string(sector)))) ||
         (enc_alg &&
          (json_object_set_new(client, "id_token_encrypted_response_alg", json_string(enc_alg)) ||
           json_object_set_new(client, "id_token_encrypted_response_enc",
+                              json_string("A256GCM")))) ||
+        (ui_enc_alg &&
+         (json_object_set_new(client, "userinfo_encrypted_response_alg", json_string(ui_enc_alg)) ||
+          json_object_set_new(client, "userinfo_encrypted_response_enc",
                               json_string("A256GCM")))) ||
         (userinfo_alg &&
          json_object_set_new(client, "userinfo_signed_response_alg", json_string(userinfo_alg)))) {

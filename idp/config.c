@@ -394,7 +394,7 @@ static int set_defaults(config_t *cfg)
     cfg->fail_per_client = 20;
     cfg->id_token_ttl = 300;
     cfg->access_token_ttl = 600;
-    cfg->refresh_token_ttl = 86400;
+    cfg->refresh_token_ttl = 21600;
     cfg->par_ttl = 60;
     cfg->assertion_max_ttl = 600;
     cfg->confidential_auth = strdup("any");

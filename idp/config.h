@@ -61,7 +61,7 @@ typedef struct {
     int id_token_ttl;              /* id_token_ttl = 300 */
     int access_token_ttl;          /* access_token_ttl = 600 */
     /* issue 3: tokens and client authentication */
-    int refresh_token_ttl;   /* [limits] refresh_token_ttl = 86400: each refresh token */
+    int refresh_token_ttl;   /* [limits] refresh_token_ttl = 21600: each refresh token */
     int par_ttl;             /* [limits] par_ttl = 60: a pushed authorization request */
     int assertion_max_ttl;   /* [limits] assertion_max_ttl = 600: exp of a client assertion */
     char *confidential_auth; /* [oidc] confidential_auth = any | private_key_jwt */

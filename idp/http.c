@@ -305,6 +305,8 @@ static http_method_t method_of(const char *m)
         return HTTP_POST;
     if (strcmp(m, "HEAD") == 0)
         return HTTP_HEAD;
+    if (strcmp(m, "OPTIONS") == 0)
+        return HTTP_OPTIONS;
     return HTTP_OTHER;
 }
 

@@ -9,7 +9,13 @@
 
 #define HTTP_MAX_HEADERS_OUT 8
 
-typedef enum { HTTP_GET = 1, HTTP_POST = 2, HTTP_HEAD = 4, HTTP_OTHER = 8 } http_method_t;
+typedef enum {
+    HTTP_GET = 1,
+    HTTP_POST = 2,
+    HTTP_HEAD = 4,
+    HTTP_OTHER = 8,
+    HTTP_OPTIONS = 16
+} http_method_t;
 
 typedef struct http_req {
     http_method_t method;

@@ -57,9 +57,15 @@ void oidc_subject(const app_t *app, const json_t *client, const char *account_id
         snprintf(out, size, "%s", account_id);
         return;
     }
+    /* The sector: the host of the client's sector_identifier_uri (OIDC Core §8.1),
+     * checked and stored at registration; else the host of its first redirect URI. */
+    const char *registered = json_string_value(json_object_get(client, "sector"));
     const char *first =
         json_string_value(json_array_get(json_object_get(client, "redirect_uris"), 0));
-    url_host(first ? first : "", sector, sizeof sector);
+    if (registered)
+        snprintf(sector, sizeof sector, "%s", registered);
+    else
+        url_host(first ? first : "", sector, sizeof sector);
     token_hash(app->pairwise_key, sector, account_id, hex);
     snprintf(out, size, "%s", hex);
 }

@@ -15,7 +15,8 @@ int oidc_client_has_redirect(const json_t *client, const char *uri);
 int oidc_client_has_scope(const json_t *client, const char *scope);
 
 /* The `sub` for account at client: pairwise (keyed hash over the sector, the host of the
- * first redirect URI, and the account id) unless the client is registered "public".
+ * client's sector_identifier_uri or else of its first redirect URI, and the account id)
+ * unless the client is registered "public".
  * Writes into out (at least 80 bytes). */
 void oidc_subject(const app_t *app, const json_t *client, const char *account_id, char *out,
                   size_t size);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "crypto/jwe.h"
 #include "crypto/jws.h"
@@ -11,6 +12,7 @@
 #include "crypto/sigkey.h"
 #include "idp/flow.h"
 #include "idp/oidc.h"
+#include "idp/oidc_par.h"
 #include "idp/page.h"
 #include "idp/router.h"
 
@@ -69,13 +71,16 @@ static char *acr_list(const json_t *acr)
     return out;
 }
 
-/* Validates the parameters after client and redirect URI are known good. Returns NULL
- * and fills request, or the OAuth error code with *desc. */
+/* A request parameter, or NULL when it is absent or empty (RFC 6749 §3.1: a parameter
+ * sent without a value is treated as omitted). */
 static const char *param(const json_t *params, const char *name)
 {
-    return json_string_value(json_object_get(params, name));
+    const char *v = json_string_value(json_object_get(params, name));
+    return v && *v ? v : NULL;
 }
 
+/* Validates the parameters after client and redirect URI are known good. Returns NULL
+ * and fills request, or the OAuth error code with *desc. */
 static const char *validate(http_req_t *req, const json_t *params, const json_t *client,
                             json_t *request, const char **desc)
 {
@@ -206,11 +211,39 @@ static const char *validate(http_req_t *req, const json_t *params, const json_t 
     return NULL;
 }
 
-/* 1 when the session satisfies prompt, max_age and acr_values of the request. */
-static int session_usable(const app_t *app, const json_t *client, const json_t *request,
+/* 1 when login_hint names the session's own person: the subject this client would
+ * receive for it, or (a hint with '@') the contact address on file, compared without
+ * regard to case. Any other hint, whether or not it names somebody we know, is 0: the
+ * answer depends on the session's person only, so it tells nothing about others. */
+static int login_hint_matches(app_t *app, const json_t *client, const char *hint,
+                              const char *account_id)
+{
+    char sub[96];
+    store_account_t account = {0};
+    store_person_t person = {0};
+    int match = 0;
+
+    oidc_subject(app, client, account_id, sub, sizeof sub);
+    if (strcmp(sub, hint) == 0)
+        return 1;
+    if (!strchr(hint, '@'))
+        return 0;
+    if (store_account_get(app->store, account_id, &account) == WP_OK &&
+        store_person_get(app->store, account.person_number, &person) == WP_OK &&
+        person.contact_email)
+        match = strcasecmp(person.contact_email, hint) == 0;
+    store_person_clear(&person);
+    store_account_clear(&account);
+    return match;
+}
+
+/* 1 when the session satisfies id_token_hint, login_hint, prompt, max_age and the
+ * acr_values of the request. */
+static int session_usable(app_t *app, const json_t *client, const json_t *request,
                           const store_session_t *s)
 {
     const char *hint_sub = json_string_value(json_object_get(request, "hint_sub"));
+    const char *login_hint = json_string_value(json_object_get(request, "login_hint"));
     const char *essential = json_string_value(json_object_get(request, "acr_essential"));
     if (hint_sub) {
         char sub[96];
@@ -218,11 +251,16 @@ static int session_usable(const app_t *app, const json_t *client, const json_t *
         if (strcmp(sub, hint_sub) != 0)
             return 0;
     }
+    if (login_hint && !login_hint_matches(app, client, login_hint, s->account_id))
+        return 0;
     if (essential && !oidc_acr_reaches(app, essential, s->acr))
         return 0;
     const char *prompt = json_string_value(json_object_get(request, "prompt"));
     json_t *max_age = json_object_get(request, "max_age");
-    if (prompt && oidc_list_has(prompt, "login"))
+    /* select_account: the passkey chooser of a new ceremony is where the person picks
+     * the account (OIDC Core §3.1.2.1). consent is satisfied by the client's registration
+     * for its scopes. */
+    if (prompt && (oidc_list_has(prompt, "login") || oidc_list_has(prompt, "select_account")))
         return 0;
     if (max_age && wp_now() - s->auth_time > json_integer_value(max_age))
         return 0;
@@ -231,7 +269,8 @@ static int session_usable(const app_t *app, const json_t *client, const json_t *
 }
 
 /* The signed request object inside an encrypted one (RFC 9101 §6.1, OIDC Core §6.3.3):
- * a compact JWE to one of our RSA-OAEP keys, alg RSA-OAEP, enc A256GCM. Returns its
+ * a compact JWE to one of our encryption keys, alg RSA-OAEP or RSA-OAEP-256, enc
+ * A256GCM. Returns its
  * plaintext (free with request_plain_free) or NULL. The plaintext is only a candidate:
  * it must still verify as a JWS signed by the client, so an unsigned one is refused. */
 static char *request_decrypt(const app_t *app, const char *jwe)
@@ -333,6 +372,7 @@ void oidc_authorize_handle(http_req_t *req, http_resp_t *resp)
     store_session_t session = {0};
     const char *error, *desc = NULL;
     char flow[FLOW_ID_MAX];
+    int foreign_uri = 0, bad_object = 0;
 
     /* Client and redirect URI first: until both are known good nothing redirects. */
     if (!client_id ||
@@ -346,7 +386,13 @@ void oidc_authorize_handle(http_req_t *req, http_resp_t *resp)
         page_error(req, resp, 400, "error_unknown_client");
         goto out;
     }
-    if (param(src, "request_uri")) {
+    if (param(src, "request_uri") &&
+        strncmp(param(src, "request_uri"), OIDC_PAR_URN, strlen(OIDC_PAR_URN)) != 0) {
+        /* We never fetch request objects by URL: request_uri_not_supported (OIDC Core
+         * §3.1.2.6) once the plain parameters name a trusted redirect URI. */
+        foreign_uri = 1;
+        params = json_incref(src);
+    } else if (param(src, "request_uri")) {
         /* Only our own PAR request URIs; none is trusted until taken from storage. */
         if (oidc_request_uri_take(req->app, client_id, param(src, "request_uri"), &params) !=
             WP_OK) {
@@ -355,7 +401,12 @@ void oidc_authorize_handle(http_req_t *req, http_resp_t *resp)
         }
     } else if (param(src, "request")) {
         params = request_object(req->app, client, param(src, "request"));
-        if (!params) {
+        if (!params && param(src, "redirect_uri")) {
+            /* RFC 9101 §6.3: invalid_request_object to the plain redirect_uri, once it is
+             * known to be registered (checked below like any other). */
+            bad_object = 1;
+            params = json_deep_copy(src);
+        } else if (!params) {
             page_error(req, resp, 400, "error_request_object");
             goto out;
         }
@@ -382,13 +433,25 @@ void oidc_authorize_handle(http_req_t *req, http_resp_t *resp)
         http_resp_text(resp, 500, "text/plain; charset=utf-8", "Internal error.");
         goto out;
     }
-    /* response_mode and state first, so that even errors use and carry them. */
+    /* response_mode and state first, so that even errors use and carry them; without a
+     * response_type there is no response mode to honour, so that error goes in the query
+     * (RFC 6749 §3.1.1, as the OpenID conformance suite expects). */
     const char *mode = param(params, "response_mode");
-    if (mode && strcmp(mode, "form_post") == 0)
+    if (mode && strcmp(mode, "form_post") == 0 && param(params, "response_type"))
         json_object_set_new(request, "response_mode", json_string(mode));
     const char *state = param(params, "state");
     if (state && strlen(state) <= MAX_PARAM_LEN)
         json_object_set_new(request, "state", json_string(state));
+    if (foreign_uri) {
+        oidc_redirect_error(req, resp, request, "request_uri_not_supported",
+                            "Only request_uri values from the PAR endpoint are accepted.");
+        goto out;
+    }
+    if (bad_object) {
+        oidc_redirect_error(req, resp, request, "invalid_request_object",
+                            "The request object is not valid.");
+        goto out;
+    }
     if (json_is_true(json_object_get(client, "require_par")) && !param(src, "request_uri")) {
         oidc_redirect_error(req, resp, request, "invalid_request",
                             "This client must use pushed authorization requests.");

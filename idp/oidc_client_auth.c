@@ -262,6 +262,11 @@ static json_t *client_jwks(const json_t *client, int refresh)
     return doc;
 }
 
+json_t *oidc_client_jwks(const json_t *client)
+{
+    return client_jwks(client, 0);
+}
+
 /* Verifies the signature of assertion with the client's keys of algorithm alg (from its
  * jwks, or its jwks_uri, refetched for a rotated key when refresh is set).
  * 0 and *claims (json_decref), or -1. */

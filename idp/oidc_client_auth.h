@@ -26,4 +26,8 @@ void oidc_client_auth_error(http_resp_t *resp, int status, const char *code, con
 /* 1 when the client is public (token_endpoint_auth_method none). */
 int oidc_client_is_public(const json_t *client);
 
+/* The client's registered keys: its "jwks", else the document at its "jwks_uri" (fetched
+ * and cached as for client assertions). New reference (json_decref) or NULL. */
+json_t *oidc_client_jwks(const json_t *client);
+
 #endif

@@ -19,6 +19,13 @@ static json_t *sig_algs(void)
     return json_pack("[s,s,s,s]", "RS256", "PS256", "ES256", "EdDSA");
 }
 
+/* The key-management algorithms of JWEs we make and open (crypto/jwe.c), with A256GCM,
+ * as a new JSON array. */
+static json_t *enc_algs(void)
+{
+    return json_pack("[s,s]", "RSA-OAEP", "RSA-OAEP-256");
+}
+
 void oidc_discovery_handle(http_req_t *req, http_resp_t *resp)
 {
     const config_t *cfg = req->app->cfg;
@@ -44,14 +51,14 @@ void oidc_discovery_handle(http_req_t *req, http_resp_t *resp)
                         json_pack("[s,s]", "authorization_code", "refresh_token"));
     json_object_set_new(d, "subject_types_supported", json_pack("[s,s]", "pairwise", "public"));
     json_object_set_new(d, "id_token_signing_alg_values_supported", sig_algs());
-    json_object_set_new(d, "id_token_encryption_alg_values_supported",
-                        json_pack("[s]", "RSA-OAEP"));
+    json_object_set_new(d, "id_token_encryption_alg_values_supported", enc_algs());
     json_object_set_new(d, "id_token_encryption_enc_values_supported", json_pack("[s]", "A256GCM"));
     json_object_set_new(d, "userinfo_signing_alg_values_supported", sig_algs());
+    json_object_set_new(d, "userinfo_encryption_alg_values_supported", enc_algs());
+    json_object_set_new(d, "userinfo_encryption_enc_values_supported", json_pack("[s]", "A256GCM"));
     json_object_set_new(d, "request_object_signing_alg_values_supported", sig_algs());
     /* Request objects encrypted to our "use":"enc" key (nested: signed, then encrypted). */
-    json_object_set_new(d, "request_object_encryption_alg_values_supported",
-                        json_pack("[s]", "RSA-OAEP"));
+    json_object_set_new(d, "request_object_encryption_alg_values_supported", enc_algs());
     json_object_set_new(d, "request_object_encryption_enc_values_supported",
                         json_pack("[s]", "A256GCM"));
     /* Client authentication: private_key_jwt always; secrets unless switched off. */
@@ -77,7 +84,11 @@ void oidc_discovery_handle(http_req_t *req, http_resp_t *resp)
                         json_pack("[s,s]", cfg->acr_diploma, cfg->acr_assisted));
     json_object_set_new(d, "prompt_values_supported",
                         json_pack("[s,s,s,s]", "none", "login", "consent", "select_account"));
-    json_object_set_new(d, "ui_locales_supported", json_pack("[s,s]", "en", "nl"));
+    /* Every language of the pages (render.c); claims come in one language only. */
+    json_object_set_new(d, "ui_locales_supported",
+                        json_pack("[s,s,s,s,s,s,s,s,s]", "en", "nl", "de", "fr", "es", "tr", "ar",
+                                  "zh-Hans", "pap"));
+    json_object_set_new(d, "claim_types_supported", json_pack("[s]", "normal"));
     json_object_set_new(d, "claims_parameter_supported", json_true());
     json_object_set_new(d, "request_parameter_supported", json_true());
     /* request_uri only as a PAR urn; we never fetch request objects by URL. */

@@ -5,7 +5,6 @@
  * reused refresh token revokes the whole grant. */
 #include "idp/oidc_token.h"
 
-#include <cjose/cjose.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include "crypto/seal.h"
 #include "idp/oidc.h"
 #include "idp/oidc_client_auth.h"
+#include "idp/oidc_jwe.h"
 #include "idp/router.h"
 
 #define MAX_TOKEN_PARAM 512
@@ -81,61 +81,17 @@ static char *sign_with(app_t *app, const char *alg_name, const char *typ, json_t
     return jws_sign(key, typ, claims);
 }
 
-/* Encrypts a signed ID token to the client's registered encryption key (a JWK with
- * "use":"enc") when the client registered id_token_encrypted_response_alg RSA-OAEP
- * (A256GCM); returns the JWE (free) or, for a client without encryption, a copy of jws.
- * NULL on error. */
+/* The ID token for client: jws as it is, or, when the client registered
+ * id_token_encrypted_response_alg (RSA-OAEP or RSA-OAEP-256, A256GCM), nested in a JWE
+ * to its "use":"enc" key (OIDC Core §10.2: signed, then encrypted; cty "JWT").
+ * Returns a malloc'd string or NULL on error. */
 static char *encrypt_for(const json_t *client, const char *jws)
 {
-    const char *alg = json_string_value(json_object_get(client, "id_token_encrypted_response_alg"));
-    const char *enc = json_string_value(json_object_get(client, "id_token_encrypted_response_enc"));
-    cjose_jwk_t *jwk = NULL;
-    cjose_header_t *hdr = NULL;
-    cjose_jwe_t *jwe = NULL;
-    cjose_err err;
-    char *out = NULL, *text = NULL;
-    size_t i;
-    json_t *v, *key = NULL;
+    char *jwe = NULL;
 
-    if (!alg)
-        return strdup(jws);
-    if (strcmp(alg, "RSA-OAEP") != 0 || (enc && strcmp(enc, "A256GCM") != 0))
+    if (oidc_jwe_for_client(client, "id_token", jws, "JWT", &jwe) != 0)
         return NULL;
-    json_array_foreach(json_object_get(json_object_get(client, "jwks"), "keys"), i, v)
-    {
-        const char *use = json_string_value(json_object_get(v, "use"));
-        const char *kty = json_string_value(json_object_get(v, "kty"));
-        if (use && strcmp(use, "enc") == 0 && kty && strcmp(kty, "RSA") == 0) {
-            key = v;
-            break;
-        }
-    }
-    if (!key)
-        return NULL;
-    text = json_dumps(key, JSON_COMPACT);
-    jwk = text ? cjose_jwk_import(text, strlen(text), &err) : NULL;
-    hdr = cjose_header_new(&err);
-    if (!jwk || !hdr || !cjose_header_set(hdr, CJOSE_HDR_ALG, CJOSE_HDR_ALG_RSA_OAEP, &err) ||
-        !cjose_header_set(hdr, CJOSE_HDR_ENC, CJOSE_HDR_ENC_A256GCM, &err) ||
-        !cjose_header_set(hdr, CJOSE_HDR_CTY, "JWT", &err))
-        goto out;
-    const char *kid = json_string_value(json_object_get(key, "kid"));
-    if (kid && !cjose_header_set(hdr, CJOSE_HDR_KID, kid, &err))
-        goto out;
-    jwe = cjose_jwe_encrypt(jwk, hdr, (const uint8_t *)jws, strlen(jws), &err);
-    char *compact = jwe ? cjose_jwe_export(jwe, &err) : NULL;
-    if (compact) {
-        out = strdup(compact);
-        cjose_get_dealloc()(compact);
-    }
-out:
-    if (!out)
-        WP_LOG_ERR("token: cannot encrypt an ID token for a client");
-    cjose_jwe_release(jwe);
-    cjose_header_release(hdr);
-    cjose_jwk_release(jwk);
-    free(text);
-    return out;
+    return jwe ? jwe : strdup(jws);
 }
 
 /* The sealed account id carried inside access tokens, base64url. malloc'd or NULL. */
@@ -250,12 +206,19 @@ static int wants_refresh(const json_t *client, const char *scope)
            oidc_client_has_scope(client, "offline_access");
 }
 
+/* A form parameter, or NULL when it is absent or empty (RFC 6749 §3.1). */
+static const char *form_value(http_req_t *req, const char *name)
+{
+    const char *v = http_form(req, name);
+    return v && *v ? v : NULL;
+}
+
 static void grant_code(http_req_t *req, http_resp_t *resp, const json_t *client)
 {
     app_t *app = req->app;
-    const char *code = http_form(req, "code");
-    const char *redirect_uri = http_form(req, "redirect_uri");
-    const char *verifier = http_form(req, "code_verifier");
+    const char *code = form_value(req, "code");
+    const char *redirect_uri = form_value(req, "redirect_uri");
+    const char *verifier = form_value(req, "code_verifier");
     const char *client_id = json_string_value(json_object_get(client, "client_id"));
     char hash[TOKEN_HASH_HEX_LEN + 1], family[RANDOM_SIZE], refresh[RANDOM_SIZE] = "";
     char rhash[TOKEN_HASH_HEX_LEN + 1];
@@ -270,11 +233,13 @@ static void grant_code(http_req_t *req, http_resp_t *resp, const json_t *client)
     }
     token_hash(app->hash_key, "authcode", code, hash);
     rc = store_authcode_take(app->store, hash, now, &c);
-    if (rc == WP_ERR_USED) {
-        /* RFC 6749 §4.1.2, RFC 9700 §4.5: the tokens issued from it are revoked. */
-        store_grant_revoke_code(app->store, hash, now);
+    if (rc == WP_ERR_USED)
         WP_LOG_WARN("token: an authorization code was used twice; its tokens are revoked");
-    }
+    /* RFC 6749 §4.1.2, RFC 9700 §4.5: the tokens issued from a reused code are revoked,
+     * also when the used code itself has expired and been purged already (its grant
+     * remembers the code's hash; a code never redeemed has no grant). */
+    if (rc != WP_OK)
+        store_grant_revoke_code(app->store, hash, now);
     if (rc != WP_OK) {
         oidc_client_auth_error(resp, 400, "invalid_grant",
                                rc == WP_ERR_USED      ? "The code was used already."
@@ -348,7 +313,7 @@ static int scope_subset(const char *want, const char *have)
 static void grant_refresh(http_req_t *req, http_resp_t *resp, const json_t *client)
 {
     app_t *app = req->app;
-    const char *token = http_form(req, "refresh_token");
+    const char *token = form_value(req, "refresh_token");
     const char *scope = http_form(req, "scope");
     const char *client_id = json_string_value(json_object_get(client, "client_id"));
     char hash[TOKEN_HASH_HEX_LEN + 1], next[RANDOM_SIZE] = "", next_hash[TOKEN_HASH_HEX_LEN + 1];
@@ -409,7 +374,7 @@ out:
 void oidc_token_handle(http_req_t *req, http_resp_t *resp)
 {
     json_t *client = NULL;
-    const char *grant = http_form(req, "grant_type");
+    const char *grant = form_value(req, "grant_type");
 
     if (oidc_client_auth(req, resp, "/token", &client) != WP_OK)
         return;

@@ -1,6 +1,7 @@
 /* The userinfo endpoint (OIDC Core §5.3) with bearer JWT access tokens (RFC 6750, 9068).
- * A client registered with userinfo_signed_response_alg gets a signed JWT
- * (application/jwt, OIDC Core §5.3.2) instead of JSON. */
+ * A client registered with userinfo_signed_response_alg gets a signed JWT, one registered
+ * with userinfo_encrypted_response_alg a JWE (signed inside when both; application/jwt,
+ * OIDC Core §5.3.2) instead of JSON. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "crypto/jws.h"
 #include "idp/oidc.h"
+#include "idp/oidc_jwe.h"
 #include "idp/oidc_token.h"
 #include "idp/router.h"
 
@@ -66,7 +68,7 @@ void oidc_userinfo_handle(http_req_t *req, http_resp_t *resp)
     const char *auth = http_header(req, "Authorization");
     const char *token = NULL;
     json_t *claims = NULL, *out = NULL, *client = NULL;
-    char *account_id = NULL, *jwt = NULL;
+    char *account_id = NULL, *jwt = NULL, *jwe = NULL, *text = NULL;
     store_account_t account = {0};
 
     if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
@@ -122,6 +124,21 @@ void oidc_userinfo_handle(http_req_t *req, http_resp_t *resp)
             http_resp_json_error(resp, 500, "server_error", "Could not sign the claims.");
             goto out;
         }
+    }
+    /* OIDC Core §5.3.2: signed then encrypted when both are registered (cty JWT), the
+     * JSON claims encrypted when only encryption is. */
+    if (json_object_get(client, "userinfo_encrypted_response_alg")) {
+        text = jwt ? NULL : json_dumps(out, JSON_COMPACT);
+        if ((!jwt && !text) ||
+            oidc_jwe_for_client(client, "userinfo", jwt ? jwt : text, jwt ? "JWT" : NULL, &jwe) ||
+            !jwe) {
+            http_resp_json_error(resp, 500, "server_error", "Could not encrypt the claims.");
+            goto out;
+        }
+        http_resp_text(resp, 200, "application/jwt", jwe);
+        goto out;
+    }
+    if (jwt) {
         http_resp_text(resp, 200, "application/jwt", jwt);
         goto out;
     }
@@ -134,4 +151,6 @@ out:
     json_decref(out);
     free(account_id);
     free(jwt);
+    free(jwe);
+    free(text);
 }

@@ -15,16 +15,18 @@ typedef struct {
 #define GP (HTTP_GET | HTTP_HEAD | HTTP_POST)
 #define G (HTTP_GET | HTTP_HEAD)
 #define P HTTP_POST
+/* Also answers other origins (see cors()): no cookie is read there, so "*" is safe. */
+#define CORS 0x100u
 
 static const route_t ROUTES[] = {
-    {G, "/.well-known/openid-configuration", oidc_discovery_handle},
-    {G, "/.well-known/oauth-authorization-server", oidc_discovery_handle},
-    {G, "/jwks", oidc_jwks_handle},
+    {G | CORS, "/.well-known/openid-configuration", oidc_discovery_handle},
+    {G | CORS, "/.well-known/oauth-authorization-server", oidc_discovery_handle},
+    {G | CORS, "/jwks", oidc_jwks_handle},
     {GP, "/authorize", oidc_authorize_handle},
     {G, "/continue", oidc_continue_handle},
-    {P, "/token", oidc_token_handle},
-    {GP, "/userinfo", oidc_userinfo_handle},
-    {P, "/revoke", oidc_revoke_handle},
+    {P | CORS, "/token", oidc_token_handle},
+    {GP | CORS, "/userinfo", oidc_userinfo_handle},
+    {P | CORS, "/revoke", oidc_revoke_handle},
     {P, "/introspect", oidc_introspect_handle},
     {P, "/par", oidc_par_handle},
     {GP, "/logout", oidc_logout_handle},
@@ -85,6 +87,27 @@ static int accepts_gzip(const char *ae)
     return 0;
 }
 
+/* CORS for the endpoints a browser-based relying party calls (discovery, JWKS, token,
+ * userinfo, revocation): any origin may read the answers, never with credentials, since
+ * these endpoints take the client's credentials or a bearer token, not cookies. Answers a
+ * preflight (OPTIONS) itself and returns 1; else adds the headers and returns 0. */
+static int cors(const http_req_t *req, http_resp_t *resp, unsigned methods)
+{
+    if (!http_header(req, "Origin"))
+        return 0;
+    http_resp_header(resp, "Access-Control-Allow-Origin", "*");
+    if (req->method != HTTP_OPTIONS) {
+        http_resp_header(resp, "Access-Control-Expose-Headers", "WWW-Authenticate");
+        return 0;
+    }
+    http_resp_header(resp, "Access-Control-Allow-Methods",
+                     (methods & HTTP_POST) ? ((methods & HTTP_GET) ? "GET, POST" : "POST") : "GET");
+    http_resp_header(resp, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+    http_resp_header(resp, "Access-Control-Max-Age", "86400");
+    http_resp_text(resp, 204, "text/plain; charset=utf-8", "");
+    return 1;
+}
+
 void router_dispatch(http_req_t *req, http_resp_t *resp)
 {
     const char *body;
@@ -114,6 +137,8 @@ void router_dispatch(http_req_t *req, http_resp_t *resp)
     for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++) {
         if (strcmp(ROUTES[i].path, req->path) != 0)
             continue;
+        if ((ROUTES[i].methods & CORS) && cors(req, resp, ROUTES[i].methods))
+            return;
         if (!(ROUTES[i].methods & req->method)) {
             http_resp_header(resp, "Allow",
                              (ROUTES[i].methods & HTTP_POST)

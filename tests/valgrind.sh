@@ -1,5 +1,5 @@
 #!/bin/bash
-# Runs every C unit test, and the server during two integration suites, under valgrind
+# Runs every C unit test, and the server during the journey suite (more with $WP_VALGRIND_SUITES), under valgrind
 # (memcheck, full leak check) in a build without sanitizers (build-valgrind/, or $1). Each test must exit 0 with no valgrind error and no
 # definite, indirect or possible leak; tests/valgrind.supp holds the few suppressions of
 # one-time library allocations, each with its reason. Prints one line per test and
@@ -61,7 +61,7 @@ wait
 # The running server under memcheck: the integration suites in $WP_VALGRIND_SUITES start
 # it through tests/lib/server.mjs with $WP_WRAP; a valgrind error or leak makes the
 # server exit 99, which srv.stop reports as a failed test.
-suites=${WP_VALGRIND_SUITES-tests/integration/journey.test.mjs tests/integration/diploma.test.mjs}
+suites=${WP_VALGRIND_SUITES-tests/integration/journey.test.mjs}
 if [ -n "$suites" ] && command -v node >/dev/null 2>&1 && [ -d "$root/tests/node_modules" ]; then
     total=$((total + 1))
     t0=$(date +%s)

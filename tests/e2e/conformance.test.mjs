@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import * as oidc from 'openid-client';
-import { SignJWT, compactDecrypt, createRemoteJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose';
+import { SignJWT, compactDecrypt, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { startServer, makePeople, freePort } from '../lib/server.mjs';
 import { Walker, authorizationRequest, basicAuth } from '../lib/browserless.mjs';
 import { enrolWithInvite } from '../lib/flows.mjs';
@@ -45,11 +45,16 @@ async function post(url, form, { basic, headers = {} } = {}) {
 async function startReceiver() {
   const port = await freePort();
   const got = [];
-  const served = { jwks: { keys: [] } };
+  const served = { jwks: { keys: [] }, files: {} };
   const server = http.createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/jwks') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(served.jwks));
+      return;
+    }
+    if (req.method === 'GET' && req.url in served.files) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(served.files[req.url]);
       return;
     }
     let body = '';
@@ -186,7 +191,8 @@ describe('conformance: tokens, client authentication and logout (issue 3)', { ti
     assert.equal(meta.backchannel_logout_supported, true);
     assert.equal(meta.backchannel_logout_session_supported, true);
     assert.equal(meta.request_uri_parameter_supported, false, 'we never fetch request_uri by URL');
-    assert.deepEqual(meta.id_token_encryption_alg_values_supported, ['RSA-OAEP']);
+    assert.ok(meta.id_token_encryption_alg_values_supported.includes('RSA-OAEP'));
+    for (const alg of meta.id_token_encryption_alg_values_supported) assert.ok(['RSA-OAEP', 'RSA-OAEP-256'].includes(alg), alg);
   });
 
   test('the JWKS carries cache headers and only public keys', T, async () => {
@@ -433,9 +439,200 @@ describe('conformance: tokens, client authentication and logout (issue 3)', { ti
     assert.equal(r.json.error, 'invalid_grant');
   });
 
+  // ---- the OpenID Foundation's Config OP plan and the token side of the Basic OP plan
+
+  test('oidcc-discovery-endpoint-verification: every field the suite checks, at both addresses', T, async () => {
+    for (const where of ['openid-configuration', 'oauth-authorization-server']) {
+      const res = await fetch(`${srv.issuer}/.well-known/${where}`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+      assert.match(res.headers.get('cache-control') ?? '', /max-age=\d+/);
+      const d = await res.json();
+      assert.equal(d.issuer, srv.issuer);
+      for (const k of ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'jwks_uri', 'end_session_endpoint']) {
+        assert.ok(d[k]?.startsWith(`${srv.issuer}/`), k);
+      }
+      assert.deepEqual(d.response_types_supported, ['code']);
+      assert.deepEqual(d.response_modes_supported, ['query', 'form_post']);
+      assert.deepEqual(d.subject_types_supported, ['pairwise', 'public']);
+      assert.ok(d.id_token_signing_alg_values_supported.includes('RS256'));
+      for (const k of ['id_token_signing_alg_values_supported', 'userinfo_signing_alg_values_supported', 'request_object_signing_alg_values_supported']) {
+        assert.ok(!d[k].includes('none'), `${k} never lists none`);
+      }
+      assert.ok(d.scopes_supported.includes('openid'));
+      for (const sc of d.scopes_supported) assert.match(sc, /^[\x21\x23-\x5b\x5d-\x7e]+$/, 'RFC 6749 §3.3 scope syntax');
+      assert.deepEqual(d.grant_types_supported, ['authorization_code', 'refresh_token']);
+      assert.deepEqual(d.code_challenge_methods_supported, ['S256']);
+      assert.equal(d.claims_parameter_supported, true);
+      assert.equal(d.request_parameter_supported, true);
+      assert.equal(d.request_uri_parameter_supported, false);
+      for (const cl of ['sub', 'iss', 'auth_time', 'acr', 'name', 'email']) assert.ok(d.claims_supported.includes(cl), cl);
+      assert.ok(!d.claims_supported.includes('amr'), 'no amr (NL GOV)');
+      assert.equal(d.ui_locales_supported.length, 9);
+      assert.equal(d.authorization_response_iss_parameter_supported, true);
+      assert.equal(d.registration_endpoint, undefined, 'no dynamic registration is offered');
+    }
+  });
+
+  test('oidcc-idtoken-rs256 and oidcc-idtoken-signature: RS256 by default, with a kid in the JWKS', T, async () => {
+    const got = await code(c.basic);
+    const r = await redeem(c.basic, got);
+    const header = decodeProtectedHeader(r.json.id_token);
+    assert.equal(header.alg, 'RS256');
+    assert.ok(header.kid);
+    const { payload } = await jwtVerify(r.json.id_token, jwks, { issuer: srv.issuer, audience: c.basic.id });
+    assert.equal(payload.nonce, got.nonce);
+    assert.equal(payload.amr, undefined, 'no amr');
+  });
+
+  test('oidcc-idtoken-unsigned: alg none is neither advertised nor registrable', T, async () => {
+    assert.ok(!meta.id_token_signing_alg_values_supported.includes('none'));
+    const r = await srv.run(['client', 'add', '--id', 'c-none', '--redirect-uri', 'https://c-none.example.test/cb', '--id-token-alg', 'none']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /id-token-alg/);
+  });
+
+  test('oidcc-userinfo-get: GET with the bearer token in the header', T, async () => {
+    const t = await redeem(c.basic, await code(c.basic));
+    const res = await fetch(meta.userinfo_endpoint, { headers: { authorization: `Bearer ${t.json.access_token}` } });
+    assert.equal(res.status, 200);
+    const info = await res.json();
+    assert.equal(info.sub, decodeJwt(t.json.id_token).sub);
+    assert.equal(info.family_name, person.family_name);
+  });
+
+  test('oidcc-userinfo-post-header: POST with the bearer token in the header', T, async () => {
+    const t = await redeem(c.basic, await code(c.basic));
+    const res = await fetch(meta.userinfo_endpoint, { method: 'POST', headers: { authorization: `Bearer ${t.json.access_token}` } });
+    assert.equal(res.status, 200);
+    assert.equal((await res.json()).sub, decodeJwt(t.json.id_token).sub);
+  });
+
+  test('oidcc-userinfo-post-body: POST with access_token in the form body (RFC 6750 §2.2)', T, async () => {
+    const t = await redeem(c.basic, await code(c.basic));
+    const res = await post(meta.userinfo_endpoint, { access_token: t.json.access_token });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.sub, decodeJwt(t.json.id_token).sub);
+  });
+
+  test('userinfo refuses a token sent twice (header and body) with invalid_request', T, async () => {
+    const t = await redeem(c.basic, await code(c.basic));
+    const res = await post(meta.userinfo_endpoint, { access_token: t.json.access_token }, { headers: { authorization: `Bearer ${t.json.access_token}` } });
+    assert.equal(res.status, 400);
+    assert.equal(res.json.error, 'invalid_request');
+    assert.match(res.headers.get('www-authenticate') ?? '', /error="invalid_request"/);
+  });
+
+  test('token request without redirect_uri is invalid_request; another redirect_uri is invalid_grant', T, async () => {
+    const got = await code(c.basic);
+    const none = await redeem(c.basic, got, { form: { redirect_uri: '' } });
+    assert.equal(none.status, 400);
+    assert.equal(none.json.error, 'invalid_request');
+    assert.equal(none.headers.get('cache-control'), 'no-store');
+    const got2 = await code(c.basic);
+    const other = await redeem(c.basic, got2, { form: { redirect_uri: `${c.basic.redirectUri}/other` } });
+    assert.equal(other.status, 400);
+    assert.equal(other.json.error, 'invalid_grant');
+  });
+
+  test('token endpoint errors of RFC 6749 §5.2: unsupported_grant_type, invalid_request, invalid_grant', T, async () => {
+    const basic = [c.basic.id, c.basic.secret];
+    const a = await post(meta.token_endpoint, { grant_type: 'password', username: 'x', password: 'y' }, { basic });
+    assert.equal(a.json.error, 'unsupported_grant_type');
+    const b = await post(meta.token_endpoint, { code: 'x' }, { basic });
+    assert.equal(b.json.error, 'invalid_request');
+    const d = await post(meta.token_endpoint, { grant_type: 'authorization_code', code: 'not-a-code', redirect_uri: c.basic.redirectUri }, { basic });
+    assert.equal(d.json.error, 'invalid_grant');
+    for (const r of [a, b, d]) {
+      assert.equal(r.status, 400);
+      assert.equal(r.headers.get('cache-control'), 'no-store');
+      assert.equal(r.headers.get('pragma'), 'no-cache');
+    }
+  });
+
+  test('oidcc-ensure-pkce-code-verifier-required: a code sent with a challenge needs its verifier', T, async () => {
+    const got = await code(c.basic);
+    const missing = await redeem(c.basic, got, { form: { code_verifier: '' } });
+    assert.equal(missing.status, 400);
+    assert.equal(missing.json.error, 'invalid_grant');
+    const got2 = await code(c.basic);
+    const wrong = await redeem(c.basic, got2, { form: { code_verifier: 'A'.repeat(43) } });
+    assert.equal(wrong.json.error, 'invalid_grant');
+  });
+
+  // ---- pairwise and public subjects, sector identifiers (OIDC Core §8)
+
+  async function subOf(cl) {
+    const r = await redeem(cl, await code(cl));
+    assert.equal(r.status, 200, r.text);
+    return decodeJwt(r.json.id_token).sub;
+  }
+
+  test('clients sharing a sector_identifier_uri get the same sub; other sectors differ; public is equal', T, async () => {
+    const port = new URL(receiver.url).port;
+    const uris = ['https://sa1.example.test/cb', 'https://sa2.example.test/cb', 'https://m1.example.test/cb', 'https://m2.example.test/cb'];
+    receiver.served.files['/sector-a.json'] = JSON.stringify(uris);
+    receiver.served.files['/sector-b.json'] = JSON.stringify(['https://sb.example.test/cb']);
+    const withSector = async (id, redirects, file, host) => {
+      const reg = await srv.addClient({ id, redirectUris: redirects, extra: ['--sector-identifier-uri', `http://${host}:${port}/${file}`] });
+      return { id, redirectUri: redirects[0], secret: reg.client_secret };
+    };
+    const sa1 = await withSector('c-sa1', [uris[0]], 'sector-a.json', '127.0.0.1');
+    const sa2 = await withSector('c-sa2', [uris[1]], 'sector-a.json', '127.0.0.1');
+    const multi = await withSector('c-multi', [uris[2], uris[3]], 'sector-a.json', '127.0.0.1');
+    const sb = await withSector('c-sb', ['https://sb.example.test/cb'], 'sector-b.json', 'localhost');
+    const pub1 = await client('c-pub1', { subject: 'public' });
+    const pub2 = await client('c-pub2', { subject: 'public' });
+    const [s1, s2, sm, sB, p1, p2, plain] = [await subOf(sa1), await subOf(sa2), await subOf(multi), await subOf(sb), await subOf(pub1), await subOf(pub2), await subOf(c.basic)];
+    assert.equal(s1, s2, 'one sector, one sub');
+    assert.equal(s1, sm, 'redirect URIs on two hosts share the sector');
+    assert.notEqual(s1, sB, 'another sector, another sub');
+    assert.notEqual(s1, plain);
+    assert.equal(p1, p2, 'public sub is the same everywhere');
+    assert.ok(![s1, sB, plain].includes(p1), 'public differs from every pairwise sub');
+  });
+
+  test('without a sector identifier the sector stays the host of the first redirect URI', T, async () => {
+    const h1 = await client('c-host-a');
+    const reg = await srv.addClient({ id: 'c-host-b', redirectUris: ['https://c-host-a.example.test/other'] });
+    const h2 = { id: 'c-host-b', redirectUri: 'https://c-host-a.example.test/other', secret: reg.client_secret };
+    assert.equal(await subOf(h1), await subOf(h2), 'same host, same sub: existing clients keep their subs');
+  });
+
+  test('registration refuses pairwise redirect URIs on two hosts without a sector identifier', T, async () => {
+    const r = await srv.run(['client', 'add', '--id', 'c-two-hosts', '--redirect-uri', 'https://one.example.test/cb', '--redirect-uri', 'https://two.example.test/cb']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /sector-identifier-uri/);
+    assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('wereldpas:')).length, 1, 'one error line');
+    const ok = await srv.run(['client', 'add', '--id', 'c-two-hosts-pub', '--subject', 'public', '--redirect-uri', 'https://one.example.test/cb', '--redirect-uri', 'https://two.example.test/cb']);
+    assert.equal(ok.code, 0, ok.stderr);
+  });
+
+  test('registration refuses a sector identifier that does not list every redirect URI, or is not a JSON array', T, async () => {
+    const port = new URL(receiver.url).port;
+    receiver.served.files['/sector-short.json'] = JSON.stringify(['https://listed.example.test/cb']);
+    receiver.served.files['/sector-object.json'] = JSON.stringify({ redirect_uris: ['https://listed.example.test/cb'] });
+    const add = (id, file, extra = []) =>
+      srv.run(['client', 'add', '--id', id, '--redirect-uri', 'https://listed.example.test/cb', '--redirect-uri', 'https://unlisted.example.test/cb', '--sector-identifier-uri', `http://127.0.0.1:${port}/${file}`, ...extra]);
+    const short = await add('c-short', 'sector-short.json');
+    assert.equal(short.code, 1);
+    assert.match(short.stderr, /does not list the redirect URI https:\/\/unlisted\.example\.test\/cb/);
+    const obj = await add('c-object', 'sector-object.json');
+    assert.equal(obj.code, 1);
+    assert.match(obj.stderr, /not a JSON array/);
+    const missing = await add('c-missing', 'no-such-file.json');
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /cannot fetch/);
+    const insecure = await srv.run(['client', 'add', '--id', 'c-insecure', '--redirect-uri', 'https://listed.example.test/cb', '--sector-identifier-uri', 'http://sector.example.test/s.json']);
+    assert.equal(insecure.code, 2);
+    assert.match(insecure.stderr, /https/);
+    const list = await srv.run(['client', 'list']);
+    for (const id of ['c-short', 'c-object', 'c-missing', 'c-insecure']) assert.ok(!list.stdout.includes(id), `${id} not registered`);
+  });
+
   // ---- code reuse
 
-  test('a reused code is refused and revokes the tokens issued from it', T, async () => {
+  test('oidcc-codereuse: a reused code is refused and revokes the tokens issued from it', T, async () => {
     const got = await code(c.basic, { scope: 'openid profile offline_access' });
     const first = await redeem(c.basic, got);
     assert.equal(first.status, 200);
@@ -459,6 +656,40 @@ describe('conformance: tokens, client authentication and logout (issue 3)', { ti
     const res = await userinfo('abc.def.ghi');
     assert.equal(res.status, 401);
     assert.match(res.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
+  });
+
+  // ---- CORS for browser-based relying parties
+
+  test('CORS: discovery, JWKS, token, userinfo and revocation answer other origins without credentials; pages do not', T, async () => {
+    const origin = { origin: 'https://spa.example.test' };
+    for (const url of [`${srv.issuer}/.well-known/openid-configuration`, meta.jwks_uri]) {
+      const res = await fetch(url, { headers: origin });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('access-control-allow-origin'), '*', url);
+      assert.equal(res.headers.get('access-control-allow-credentials'), null, 'never with credentials');
+    }
+    // A preflight for userinfo with a bearer token and for the token endpoint.
+    for (const [url, method] of [[meta.userinfo_endpoint, 'GET'], [meta.token_endpoint, 'POST'], [meta.revocation_endpoint, 'POST']]) {
+      const pre = await fetch(url, {
+        method: 'OPTIONS',
+        headers: { ...origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization, content-type' },
+      });
+      assert.equal(pre.status, 204, url);
+      assert.equal(pre.headers.get('access-control-allow-origin'), '*');
+      assert.match(pre.headers.get('access-control-allow-methods') ?? '', new RegExp(method));
+      assert.match(pre.headers.get('access-control-allow-headers') ?? '', /Authorization/i);
+    }
+    // The error of userinfo is readable by the page's script, its challenge too.
+    const res = await fetch(meta.userinfo_endpoint, { headers: { ...origin, authorization: 'Bearer abc.def.ghi' } });
+    assert.equal(res.status, 401);
+    assert.equal(res.headers.get('access-control-allow-origin'), '*');
+    assert.match(res.headers.get('access-control-expose-headers') ?? '', /WWW-Authenticate/);
+    // Endpoints that use the browser's cookies are never opened to other origins.
+    for (const p of ['/authorize', '/login', '/account', '/webauthn/login/options']) {
+      const r = await fetch(`${srv.issuer}${p}`, { method: 'OPTIONS', headers: { ...origin, 'access-control-request-method': 'POST' } });
+      assert.equal(r.headers.get('access-control-allow-origin'), null, p);
+      assert.equal(r.status, 405, p);
+    }
   });
 
   // ---- revocation
@@ -684,5 +915,40 @@ describe('conformance: confidential_auth = private_key_jwt and rate limits', { t
       statuses.push(r.status);
     }
     assert.deepEqual(statuses, [401, 401, 401, 429]);
+  });
+});
+
+describe('conformance: oidcc-codereuse-30seconds (a code reused after it expired)', { timeout: 120000 }, () => {
+  const person = makePeople(1)[0];
+  let srv, meta, rp;
+
+  before(async () => {
+    // The shortest code lifetime the configuration allows, so that the reuse comes after
+    // the code's expiry (the suite waits 30 s; with the default 60 s the code is still
+    // live then, which the main suite covers).
+    srv = await startServer({ people: [person], config: '[limits]\ncode_ttl = 10\n' });
+    meta = await (await fetch(`${srv.issuer}/.well-known/openid-configuration`)).json();
+    const reg = await srv.addClient({ id: 'c-late', redirectUris: ['https://c-late.example.test/cb'] });
+    rp = { id: 'c-late', redirectUri: 'https://c-late.example.test/cb', secret: reg.client_secret };
+  });
+  after(async () => {
+    await srv?.stop();
+  });
+
+  test('oidcc-codereuse-30seconds: invalid_grant, and the access token issued from the code stops working', T, async () => {
+    const a = authorizationRequest(srv.issuer, { clientId: rp.id, redirectUri: rp.redirectUri });
+    const { redirect } = await enrolWithInvite(srv, { authorizeUrl: a.url, person });
+    const form = { grant_type: 'authorization_code', code: redirect.searchParams.get('code'), redirect_uri: rp.redirectUri, code_verifier: a.verifier };
+    const first = await post(meta.token_endpoint, form, { basic: [rp.id, rp.secret] });
+    assert.equal(first.status, 200, first.text);
+    const bearer = { headers: { authorization: `Bearer ${first.json.access_token}` } };
+    assert.equal((await fetch(meta.userinfo_endpoint, bearer)).status, 200);
+    await sleep(11000); // past the code's 10 s lifetime
+    const again = await post(meta.token_endpoint, form, { basic: [rp.id, rp.secret] });
+    assert.equal(again.status, 400);
+    assert.equal(again.json.error, 'invalid_grant');
+    const res = await fetch(meta.userinfo_endpoint, bearer);
+    assert.equal(res.status, 401, 'the access token is revoked');
+    assert.match(res.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
   });
 });

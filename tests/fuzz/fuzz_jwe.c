@@ -1,7 +1,8 @@
 /* Fuzzes compact JWE decryption as for request objects encrypted to us: jwe_decrypt of
- * the input against one RSA-OAEP key (made once), and a round trip: the input encrypted
- * to that key with RSA-OAEP/A256GCM must decrypt to itself exactly when it is a text
- * (no NUL) of 1 to JWE_PLAINTEXT_MAX bytes. */
+ * the input against one RSA-OAEP key (made once), and round trips: the input encrypted
+ * to that key with RSA-OAEP/A256GCM by cjose, and with RSA-OAEP-256/A256GCM by
+ * jwe_encrypt, must decrypt to itself exactly when it is a text (no NUL) of 1 to
+ * JWE_PLAINTEXT_MAX bytes. */
 #include <cjose/cjose.h>
 #include <jansson.h>
 
@@ -75,6 +76,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
     FUZZ_CHECK(jwe != NULL);
     int want = len <= JWE_PLAINTEXT_MAX && memchr(data, '\0', len) == NULL;
     int rc = jwe_decrypt(jwe, keys, 1, &plain);
+    char *jwe256 = jwe_encrypt(key, "RSA-OAEP-256", key->kid, NULL, data, len);
+    char *plain256 = NULL;
+
+    /* Ours refuses more than JWE_PLAINTEXT_MAX up front. */
+    FUZZ_CHECK((jwe256 != NULL) == (len <= JWE_PLAINTEXT_MAX));
+    FUZZ_CHECK((jwe256 && jwe_decrypt(jwe256, keys, 1, &plain256) == 0) == want);
+    if (plain256) {
+        FUZZ_CHECK(strlen(plain256) == len && memcmp(plain256, data, len) == 0);
+        free(plain256);
+    }
+    free(jwe256);
     /* A 16 KB plaintext gives a compact form within JWE_MAX_LEN. */
     FUZZ_CHECK((rc == 0) == want);
     if (rc == 0) {
