@@ -56,10 +56,12 @@ static const char usage_client[] = "usage: wereldpas client add ... (see client 
 static const char usage_keys[] =
     "usage: wereldpas keys list\n"
     "       wereldpas keys rotate [--alg ES256|RS256|PS256|EdDSA|RSA-OAEP]   (default RS256)\n"
-    "       wereldpas keys retire KID\n"
+    "       wereldpas keys retire [--now] KID\n"
     "A rotated key is published at once and signs after one hour (an RSA-OAEP key, for\n"
-    "request objects encrypted to us, decrypts at once and never signs); a retired key\n"
-    "leaves the JWKS. keys list prints: kid alg created state (signing, pending or published).\n";
+    "request objects encrypted to us, decrypts at once and never signs). A retired key\n"
+    "stops signing at once and leaves the JWKS when the tokens it signed have expired\n"
+    "(--now: at once, for a compromised key). keys list prints: kid alg created state\n"
+    "(signing, pending, published, or retiring until TIME).\n";
 static const char usage_register[] =
     "usage: wereldpas register import FILE.csv\n"
     "Replaces the diploma register with the rows of FILE.csv. A file with any bad row\n"
@@ -986,8 +988,13 @@ static int keys_list(const char *config_path, int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         char when[32];
         const char *state = "published";
+        char retiring[64];
         sigkey_alg_t alg;
-        if (sigkey_alg_parse(rows[i].alg, &alg) == 0) {
+        if (rows[i].retired_at) {
+            iso_time(rows[i].retired_at, when);
+            snprintf(retiring, sizeof retiring, "retiring until %s", when);
+            state = retiring;
+        } else if (sigkey_alg_parse(rows[i].alg, &alg) == 0) {
             const sigkey_t *signer = keyring_signing_key(ring, alg, now);
             if (signer && strcmp(signer->kid, rows[i].kid) == 0)
                 state = "signing";
@@ -1058,21 +1065,36 @@ static int keys_rotate(const char *config_path, int argc, char **argv)
 
 static int keys_retire(const char *config_path, int argc, char **argv)
 {
+    static const struct option opts[] = {
+        {"now", no_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     env_t env;
+    keyring_t *ring = NULL;
     store_key_t *rows = NULL;
     size_t n = 0, same_alg = 0;
     const store_key_t *key = NULL;
-    const char *kid;
-    int rc = simple_args(usage_keys, argc, argv, 1);
-    if (rc >= 0)
-        return rc;
-    kid = argv[optind];
+    int64_t now = wp_now(), leaves_at = now, last;
+    int c, rc, at_once = 0;
+
+    getopt_reset();
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(usage_keys, stdout);
+            return 0;
+        }
+        if (c != 'n')
+            return bad_option(usage_keys, argv);
+        at_once = 1;
+    }
+    if (argc - optind != 1)
+        return usage_error(usage_keys, "keys retire expects one KID");
+    const char *kid = argv[optind];
     if (env_open(&env, config_path)) {
         env_close(&env);
         return 1;
     }
     rc = 1;
-    if (store_key_list(env.store, &rows, &n) != WP_OK) {
+    if (store_key_list(env.store, &rows, &n) != WP_OK ||
+        keyring_open(env.store, env.master, 0, &ring) != WP_OK) {
         fail("cannot read the signing keys");
         goto out;
     }
@@ -1085,20 +1107,50 @@ static int keys_retire(const char *config_path, int argc, char **argv)
         goto out;
     }
     for (size_t i = 0; i < n; i++)
-        same_alg += strcmp(rows[i].alg, key->alg) == 0;
-    if (same_alg == 1 && (strcmp(key->alg, "RS256") == 0 || strcmp(key->alg, "ES256") == 0)) {
+        same_alg += strcmp(rows[i].alg, key->alg) == 0 && rows[i].retired_at == 0;
+    if (key->retired_at == 0 && same_alg == 1 &&
+        (strcmp(key->alg, "RS256") == 0 || strcmp(key->alg, "ES256") == 0)) {
         fail("%s is the last %s key; rotate first (keys rotate --alg %s), then retire it", kid,
              key->alg, key->alg);
         goto out;
     }
-    if (store_key_retire(env.store, kid, wp_now()) != WP_OK) {
+    if (key->retired_at && !at_once) {
+        char when[32];
+        iso_time(key->retired_at, when);
+        fprintf(stderr, "%s is retiring already; it leaves the JWKS at %s (--now: at once)\n", kid,
+                when);
+        rc = 0;
+        goto out;
+    }
+    /* Tokens the key signed stay verifiable until they expire: it stops signing now and
+     * leaves the JWKS after the longest token lifetime (plus a minute of clock skew),
+     * unless --now (a compromised key) or it never signed. */
+    last = keyring_last_signed(ring, kid, now);
+    if (!at_once && last > 0) {
+        int64_t ttl = env.cfg.id_token_ttl > env.cfg.access_token_ttl ? env.cfg.id_token_ttl
+                                                                      : env.cfg.access_token_ttl;
+        if (last + ttl + 60 > now)
+            leaves_at = last + ttl + 60;
+    }
+    if (store_key_retire(env.store, kid, leaves_at) != WP_OK) {
         fail("cannot retire key '%s'", kid);
         goto out;
     }
-    audit_record(env.store, "key_retired", "cli", kid, NULL);
-    fprintf(stderr, "retired %s; it leaves the JWKS when the servers reload their keys\n", kid);
+    audit_record(env.store, "key_retired", "cli", kid,
+                 json_pack("{s:I}", "leaves_jwks_at", (json_int_t)leaves_at));
+    if (leaves_at > now) {
+        char when[32];
+        iso_time(leaves_at, when);
+        fprintf(stderr,
+                "retiring %s: it no longer signs once the servers reload their keys, and leaves "
+                "the JWKS at %s, when the tokens it signed have expired (--now: at once)\n",
+                kid, when);
+    } else {
+        fprintf(stderr, "retired %s; it leaves the JWKS when the servers reload their keys\n", kid);
+    }
     rc = 0;
 out:
+    keyring_free(ring);
     store_keys_free(rows, n);
     env_close(&env);
     return rc;

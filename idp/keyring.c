@@ -27,6 +27,7 @@
 typedef struct {
     sigkey_t *key;
     int64_t created_at;
+    int64_t retired_at; /* 0, or when a retiring key leaves the JWKS: it no longer signs */
     int published;
 } entry_t;
 
@@ -156,8 +157,11 @@ static wp_err_t load(keyring_t *k)
         goto out;
     for (size_t i = 0; i < k->n; i++) {
         int listed = 0;
-        for (size_t j = 0; j < nrows && !listed; j++)
+        for (size_t j = 0; j < nrows && !listed; j++) {
             listed = strcmp(rows[j].kid, k->entries[i].key->kid) == 0;
+            if (listed)
+                k->entries[i].retired_at = rows[j].retired_at;
+        }
         if (!listed && k->entries[i].published) {
             k->entries[i].published = 0;
             changed = 1;
@@ -182,6 +186,7 @@ static wp_err_t load(keyring_t *k)
         }
         k->entries[k->n].key = key;
         k->entries[k->n].created_at = rows[j].created_at;
+        k->entries[k->n].retired_at = rows[j].retired_at;
         k->entries[k->n].published = 1;
         k->n++;
         changed = 1;
@@ -292,7 +297,7 @@ const sigkey_t *keyring_signing_key(keyring_t *k, sigkey_alg_t alg, int64_t now)
     pthread_rwlock_rdlock(&k->lock);
     for (size_t i = 0; i < k->n; i++) {
         const entry_t *e = &k->entries[i];
-        if (!e->published || e->key->alg != alg)
+        if (!e->published || e->retired_at || e->key->alg != alg)
             continue;
         if (!oldest || e->created_at < oldest->created_at)
             oldest = e;
@@ -304,6 +309,44 @@ const sigkey_t *keyring_signing_key(keyring_t *k, sigkey_alg_t alg, int64_t now)
     if (ready)
         return ready->key;
     return oldest ? oldest->key : NULL;
+}
+
+int64_t keyring_last_signed(keyring_t *k, const char *kid, int64_t now)
+{
+    const entry_t *key = NULL;
+    const sigkey_t *signer = NULL;
+    int64_t until = now;
+
+    int found = 0;
+    sigkey_alg_t alg = SIGKEY_RS256;
+    pthread_rwlock_rdlock(&k->lock);
+    for (size_t i = 0; i < k->n && !found; i++) {
+        found = k->entries[i].published && strcmp(k->entries[i].key->kid, kid) == 0;
+        if (found)
+            alg = k->entries[i].key->alg;
+    }
+    pthread_rwlock_unlock(&k->lock);
+    if (found)
+        signer = keyring_signing_key(k, alg, now);
+    pthread_rwlock_rdlock(&k->lock);
+    for (size_t i = 0; i < k->n && !key; i++) {
+        if (k->entries[i].published && strcmp(k->entries[i].key->kid, kid) == 0)
+            key = &k->entries[i];
+    }
+    if (key && signer && signer != key->key && !key->retired_at) {
+        /* The signer is newer: it took over from this key when it had been published for
+         * the delay. The signer is older: this key is pending and never signed. */
+        int64_t took_over = 0;
+        for (size_t i = 0; i < k->n; i++) {
+            const entry_t *e = &k->entries[i];
+            if (e->published && e->key == signer)
+                took_over =
+                    e->created_at > key->created_at ? e->created_at + WP_KEY_PUBLISH_DELAY : 0;
+        }
+        until = took_over < now ? took_over : now;
+    }
+    pthread_rwlock_unlock(&k->lock);
+    return key ? until : -1;
 }
 
 json_t *keyring_jwks(keyring_t *k)

@@ -33,6 +33,12 @@ wp_err_t keyring_rotate(store_t *s, const uint8_t master[SEAL_KEY_BYTES], sigkey
  * valid until keyring_free (reload keeps old keys alive). */
 const sigkey_t *keyring_signing_key(keyring_t *k, sigkey_alg_t alg, int64_t now);
 
+/* The latest time at which the published key kid may have signed a token: now while it
+ * signs (or may sign again), the moment a newer key of its algorithm took over, or 0
+ * when it never signed (a pending key). An encryption key counts as in use now. -1 when
+ * kid is not published. */
+int64_t keyring_last_signed(keyring_t *k, const char *kid, int64_t now);
+
 /* JWKS document {"keys": [...]} of every published key. New reference. */
 json_t *keyring_jwks(keyring_t *k);
 

@@ -63,6 +63,7 @@ int server_run(const config_t *cfg, store_t *store, keyring_t *keys, const uint8
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (mail_start(app, master) != 0) {
@@ -80,6 +81,12 @@ int server_run(const config_t *cfg, store_t *store, keyring_t *keys, const uint8
         int sig = sigtimedwait(&set, NULL, &ts);
         if (sig == SIGTERM || sig == SIGINT)
             break;
+        if (sig == SIGHUP) {
+            /* systemctl reload: rotated and retired keys take effect at once. */
+            WP_LOG_INFO("reloading the keys");
+            keyring_reload(keys);
+            continue;
+        }
         if (sig < 0 && errno != EAGAIN && errno != EINTR)
             break;
         store_purge_expired(store, wp_now());

@@ -48,9 +48,12 @@ typedef struct {
 } store_key_t;
 
 wp_err_t store_key_add(store_t *s, const store_key_t *key);
-/* All keys not retired, oldest first. *keys freed with store_keys_free. */
+/* All published keys, oldest first: not retired, or retiring (retired_at still in the
+ * future). *keys freed with store_keys_free. */
 wp_err_t store_key_list(store_t *s, store_key_t **keys, size_t *n);
-wp_err_t store_key_retire(store_t *s, const char *kid, int64_t now); /* WP_ERR_NOTFOUND */
+/* Sets the time at which a key not yet retired leaves the JWKS (now, or later for a key
+ * whose tokens are still valid: it stops signing at once). WP_ERR_NOTFOUND. */
+wp_err_t store_key_retire(store_t *s, const char *kid, int64_t leaves_at);
 void store_keys_free(store_key_t *keys, size_t n);
 
 /* ---- diploma register */

@@ -1138,7 +1138,8 @@ static wp_err_t sq_key_list(void *impl, store_key_t **keys, size_t *n)
     sq_lock(q);
     wp_err_t rc = sq_prep(q, &st,
                           "SELECT kid, alg, sealed, created_at, retired_at FROM keys"
-                          " WHERE retired_at = 0 ORDER BY created_at, rowid",
+                          " WHERE retired_at = 0 OR retired_at > CAST(strftime('%s', 'now') AS"
+                          " INTEGER) ORDER BY created_at, rowid",
                           "");
     while (!rc && (rc = sq_row(q, st)) == WP_OK) {
         rc = grow((void **)&arr, &cap, count, sizeof *arr);
@@ -1173,9 +1174,10 @@ static wp_err_t sq_key_retire(void *impl, const char *kid, int64_t now)
     sq_t *q = impl;
     int changes = 0;
     sq_lock(q);
-    wp_err_t rc =
-        sq_exec(q, &changes, "UPDATE keys SET retired_at = ? WHERE kid = ? AND retired_at = 0",
-                "It", now, kid);
+    wp_err_t rc = sq_exec(q, &changes,
+                          "UPDATE keys SET retired_at = ? WHERE kid = ? AND (retired_at = 0 OR"
+                          " retired_at > CAST(strftime('%s', 'now') AS INTEGER))",
+                          "It", now, kid);
     sq_unlock(q);
     if (!rc && changes == 0)
         rc = WP_ERR_NOTFOUND;
