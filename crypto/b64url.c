@@ -65,6 +65,17 @@ out:
     return result;
 }
 
+int b64url_valid(const char *src, size_t n)
+{
+    if (src == NULL || n % 4 == 1)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (b64url_value((unsigned char)src[i]) < 0)
+            return 0;
+    }
+    return 1;
+}
+
 int b64url_decode(const char *src, size_t max_out, uint8_t **out, size_t *out_len)
 {
     uint8_t *dec = NULL;

@@ -15,4 +15,9 @@ char *b64url_encode(const uint8_t *src, size_t n);
  * *out is untouched. */
 int b64url_decode(const char *src, size_t max_out, uint8_t **out, size_t *out_len);
 
+/* 1 when the n characters at src are strict base64url as b64url_decode accepts them
+ * (alphabet only, no padding, n % 4 != 1); else 0. Guards libraries that parse
+ * base64url themselves: cjose aborts the process on some malformed input. */
+int b64url_valid(const char *src, size_t n);
+
 #endif

@@ -243,6 +243,12 @@ int jws_verify(const char *compact, sigkey_t *const *keys, size_t nkeys, const c
     if (dot1 == NULL || dot2 == NULL || strchr(dot2 + 1, '.') != NULL || dot1 == compact ||
         dot2 == dot1 + 1 || dot2[1] == '\0')
         return -1;
+    /* Every part strict base64url before cjose sees it: its decoder aborts on a '=' in
+     * the middle of a part. */
+    if (!b64url_valid(compact, (size_t)(dot1 - compact)) ||
+        !b64url_valid(dot1 + 1, (size_t)(dot2 - dot1 - 1)) ||
+        !b64url_valid(dot2 + 1, len - (size_t)(dot2 + 1 - compact)))
+        return -1;
 
     header = decode_json_part(compact, (size_t)(dot1 - compact), JWS_HEADER_MAX);
     if (header == NULL)
