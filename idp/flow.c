@@ -143,6 +143,14 @@ wp_err_t session_start(http_req_t *req, http_resp_t *resp, const char *account_i
     wp_err_t rc = store_session_create(req->app->store, &x);
     if (rc != WP_OK)
         return rc;
+    /* The new cookie replaces this browser's old one: its session ends now rather than
+     * lingering until it expires. */
+    const char *old = http_cookie(req, SESSION_COOKIE);
+    if (token_shaped(old)) {
+        char old_hash[TOKEN_HASH_HEX_LEN + 1];
+        token_hash(req->app->hash_key, "session", old, old_hash);
+        store_session_delete(req->app->store, old_hash);
+    }
     http_resp_cookie(resp, req->app, SESSION_COOKIE, cookie, -1);
     if (out) {
         memset(out, 0, sizeof *out);

@@ -422,25 +422,6 @@ typedef struct {
 
 static mailer_t *mailer; /* set before the HTTP threads start, cleared after they stop */
 
-/* Replaces every "{name}" in tpl by value; returns malloc'd text or NULL. */
-static char *fill(const char *tpl, const char *name, const char *value)
-{
-    buf_t b = {0};
-    size_t nlen = strlen(name);
-    const char *p = tpl, *hit;
-    while ((hit = strstr(p, name)) != NULL) {
-        buf_add(&b, p, (size_t)(hit - p));
-        buf_str(&b, value);
-        p = hit + nlen;
-    }
-    buf_str(&b, p);
-    if (b.err) {
-        buf_free(&b);
-        return NULL;
-    }
-    return b.p;
-}
-
 /* The first given name without control characters, at most MAIL_MAX_NAME bytes (cut at a
  * character boundary), into out[MAIL_MAX_NAME + 1]. */
 static void first_name(const char *given, char out[MAIL_MAX_NAME + 1])
@@ -463,18 +444,23 @@ static char *compose_body(const app_t *app, const char *lang, const char *kind,
                           const char *given_name, const char *code)
 {
     char key[64], name[MAIL_MAX_NAME + 1], hours[16];
-    char *greeting = NULL, *step = NULL, *text = NULL;
+    char *greeting = NULL, *text = NULL;
     buf_t b = {0};
     const render_t *r = app->render;
+    const char *const greeting_names[] = {"name"}, *const body_names[] = {"code", "hours"};
 
     first_name(given_name, name);
-    greeting = name[0] ? fill(render_msg(r, lang, "mail_greeting"), "{name}", name)
+    const char *const greeting_values[] = {name};
+    greeting = name[0] ? render_fill(render_msg(r, lang, "mail_greeting"), greeting_names,
+                                     greeting_values, 1)
                        : strdup(render_msg(r, lang, "mail_greeting_anon"));
     snprintf(key, sizeof key, "mail_%s_body", kind);
-    snprintf(hours, sizeof hours, "%d", (app->cfg->diploma_code_ttl + 3599) / 3600);
-    step = fill(render_msg(r, lang, key), "{code}", code ? code : "");
-    if (step)
-        text = fill(step, "{hours}", hours);
+    /* {hours}: how long the code of this kind works (a recovery code or a diploma code) */
+    int64_t ttl =
+        strcmp(kind, "recovery") == 0 ? app->cfg->recovery_code_ttl : app->cfg->diploma_code_ttl;
+    snprintf(hours, sizeof hours, "%lld", (long long)((ttl + 3599) / 3600));
+    const char *const body_values[] = {code ? code : "", hours};
+    text = render_fill(render_msg(r, lang, key), body_names, body_values, 2);
     if (greeting && text) {
         buf_str(&b, greeting);
         buf_str(&b, "\n\n");
@@ -486,10 +472,6 @@ static char *compose_body(const app_t *app, const char *lang, const char *kind,
         b.err = WP_ERR;
     }
     free(greeting);
-    if (step) {
-        sodium_memzero(step, strlen(step));
-        free(step);
-    }
     if (text) {
         sodium_memzero(text, strlen(text));
         free(text);

@@ -43,8 +43,8 @@ static json_t *about_refresh(app_t *app, const json_t *client, const char *token
         oidc_subject(app, client, g.account_id, sub, sizeof sub);
         out = json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "active", 1, "scope", g.scope,
                         "client_id", client_id, "sub", sub, "exp", (json_int_t)exp, "iat",
-                        (json_int_t)(exp - app->cfg->refresh_token_ttl), "iss", app->cfg->issuer,
-                        "token_type", "refresh_token");
+                        (json_int_t)g.refresh_issued_at, "iss", app->cfg->issuer, "token_type",
+                        "refresh_token");
     }
     store_grant_clear(&g);
     return out;

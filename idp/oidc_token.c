@@ -280,7 +280,7 @@ static void grant_code(http_req_t *req, http_resp_t *resp, const json_t *client)
     if (with_refresh) {
         token_random(refresh, sizeof refresh, RANDOM_BYTES);
         oidc_token_refresh_hash(app, refresh, rhash);
-        if (store_refresh_add(app->store, rhash, family, now + app->cfg->refresh_token_ttl) !=
+        if (store_refresh_add(app->store, rhash, family, now, now + app->cfg->refresh_token_ttl) !=
             WP_OK) {
             oidc_client_auth_error(resp, 500, "server_error", "Could not issue tokens.");
             goto out;

@@ -89,7 +89,8 @@ void page_enrol_code_handle(http_req_t *req, http_resp_t *resp)
     }
     token_hash(req->app->hash_key, "enrol_code", normal, hash);
     const char *kind = NULL; /* "enrol" (support staff) or "diploma" (issue 4) */
-    wp_err_t rc = enrol_diploma_code_redeem(req->app->store, hash, wp_now(), &code, &kind);
+    wp_err_t rc =
+        enrol_diploma_code_redeem(req->app->store, hash, flow.id_hash, wp_now(), &code, &kind);
     if (rc == WP_OK && strcmp(kind, DIPLOMA_CODE_KIND) == 0 &&
         enrol_diploma_code_locked(req, NULL, code.person_number)) {
         code_page(req, resp, 429, id, request, "error_code_locked", 0);

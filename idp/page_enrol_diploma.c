@@ -165,48 +165,16 @@ static int64_t throttled(http_req_t *req, const char *pkey, const char **why)
     return 0;
 }
 
-/* Replaces every name in tpl by value; malloc'd, or NULL when out of memory. */
-static char *replace(const char *tpl, const char *name, const char *value)
+/* Sets the lockout message of why in ctx: "alert" is the catalog text, which the
+ * template fills ({{%alert}}) with "time", the end of the lockout as a date in the page's
+ * language (render_time), and "minutes", the minutes left (at least 1). */
+static void lock_message(const app_t *app, const char *lang, json_t *ctx, const char *why,
+                         int64_t until)
 {
-    size_t nlen = strlen(name), vlen = strlen(value), len = 0, hits = 0;
-    const char *p, *hit;
-    char *out, *w;
-    for (p = tpl; (hit = strstr(p, name)) != NULL; p = hit + nlen)
-        hits++;
-    len = strlen(tpl) - hits * nlen;
-    if (vlen && hits > (SIZE_MAX - len - 1) / vlen)
-        return NULL;
-    out = malloc(len + hits * vlen + 1);
-    if (!out)
-        return NULL;
-    w = out;
-    for (p = tpl; (hit = strstr(p, name)) != NULL; p = hit + nlen) {
-        memcpy(w, p, (size_t)(hit - p));
-        w += hit - p;
-        memcpy(w, value, vlen); /* NOLINT(bugprone-not-null-terminated-result): the tail copy below
-                                   ends the string */
-        w += vlen;
-    }
-    memcpy(w, p, strlen(p) + 1);
-    return out;
-}
-
-/* The lockout message of why, with {time} (HH:MM UTC) and {minutes} filled in. */
-static json_t *lock_message(const app_t *app, const char *lang, const char *why, int64_t until)
-{
-    char at[32], minutes[24];
-    time_t t = (time_t)until;
-    struct tm tm;
     int64_t left = (until - wp_now() + 59) / 60;
-    gmtime_r(&t, &tm);
-    snprintf(at, sizeof at, "%02d:%02d UTC", tm.tm_hour, tm.tm_min);
-    snprintf(minutes, sizeof minutes, "%lld", (long long)(left > 0 ? left : 1));
-    char *a = replace(render_msg(app->render, lang, why), "{time}", at);
-    char *b = a ? replace(a, "{minutes}", minutes) : NULL;
-    json_t *out = json_string(b ? b : render_msg(app->render, lang, why));
-    free(a);
-    free(b);
-    return out;
+    json_object_set_new(ctx, "alert", json_string(render_msg(app->render, lang, why)));
+    json_object_set_new(ctx, "time", render_time(until));
+    json_object_set_new(ctx, "minutes", json_integer(left > 0 ? left : 1));
 }
 
 /* Waits until min_ms milliseconds have passed since start. */
@@ -267,8 +235,10 @@ static void check_register(http_req_t *req, const store_flow_t *flow, const json
                       .person_number = person.person_number,
                       .acr = cfg->acr_diploma,
                       .proofing = "diploma",
-                      .expires_at = now + cfg->diploma_code_ttl};
-    if (store_code_add(app->store, &c) != WP_OK ||
+                      .expires_at = now + cfg->diploma_code_ttl,
+                      .flow_hash = flow->id_hash};
+    /* Only the newest code works, and only in this journey. */
+    if (store_code_replace(app->store, &c, NULL) != WP_OK ||
         mail_send(app, person.contact_email,
                   page_flow_lang(req, request, person.preferred_language), MAIL_KIND_CODE,
                   person.given_names, code) != WP_OK) {
@@ -380,11 +350,16 @@ void page_enrol_diploma_handle(http_req_t *req, http_resp_t *resp)
     person_key(req->app, pn, pkey);
     int64_t until = throttled(req, pkey, &why);
     if (until) {
-        json_object_set_new(ctx, "alert", lock_message(req->app, lang, why, until));
+        lock_message(req->app, lang, ctx, why, until);
         render(req, resp, 429, id, lang, ctx);
         goto out;
     }
     check_register(req, &flow, request, pn, birthdate, month, pkey);
+    /* A mailed code works only in this journey, so the journey lasts as long as the code
+     * (mail can be slow to arrive abroad). Done whether or not a code was sent, so that
+     * nothing differs between a match and none. */
+    store_flow_update(req->app->store, flow.id_hash, NULL,
+                      wp_now() + req->app->cfg->diploma_code_ttl, wp_now());
     pad_to(&started, req->app->cfg->diploma_min_answer_ms);
     json_object_clear(ctx);
     json_object_set_new(ctx, "sent", json_true());
@@ -398,15 +373,17 @@ out:
 
 /* ---- codes, for /enrol/code */
 
-wp_err_t enrol_diploma_code_redeem(store_t *s, const char *hash, int64_t now, store_code_t *out,
-                                   const char **kind)
+wp_err_t enrol_diploma_code_redeem(store_t *s, const char *hash, const char *flow_hash, int64_t now,
+                                   store_code_t *out, const char **kind)
 {
     wp_err_t rc = store_code_redeem(s, hash, "enrol", now, out);
     if (kind)
         *kind = rc == WP_ERR_NOTFOUND ? NULL : "enrol";
     if (rc != WP_ERR_NOTFOUND)
         return rc;
-    rc = store_code_redeem(s, hash, DIPLOMA_CODE_KIND, now, out);
+    /* A mailed code works only in the flow it was asked for in: elsewhere it is not found,
+     * like a wrong code. */
+    rc = store_code_redeem_in(s, hash, DIPLOMA_CODE_KIND, flow_hash, now, out);
     if (kind)
         *kind = rc == WP_ERR_NOTFOUND ? NULL : DIPLOMA_CODE_KIND;
     return rc;

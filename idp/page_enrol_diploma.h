@@ -22,10 +22,12 @@ const char *enrol_diploma_birthdate(const char *in, char out[11]);
  * MM/YYYY) into out[8] ("YYYY-MM"). Returns NULL or the catalog key of the error. */
 const char *enrol_diploma_month(const char *in, char out[8]);
 
-/* Redeems a one-time code of kind "enrol" or "diploma" (store_code_redeem contract).
- * *kind (may be NULL) points to the kind that was found, or NULL when none was. */
-wp_err_t enrol_diploma_code_redeem(store_t *s, const char *hash, int64_t now, store_code_t *out,
-                                   const char **kind);
+/* Redeems a one-time code of kind "enrol" (from support staff: any flow) or "diploma"
+ * (only in the flow with id hash flow_hash, where it was asked for), with the
+ * store_code_redeem_in contract. *kind (may be NULL) points to the kind that was found,
+ * or NULL when none was. */
+wp_err_t enrol_diploma_code_redeem(store_t *s, const char *hash, const char *flow_hash, int64_t now,
+                                   store_code_t *out, const char **kind);
 
 /* 1 when too many wrong codes were entered for the person whose diploma form matched in
  * this flow (flow_hash), or for person_number when it is not NULL. */

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
@@ -125,20 +124,29 @@ int64_t support_limit(http_req_t *req, http_resp_t *resp, const char *key, int w
     return until;
 }
 
-void support_time(int64_t t, char out[32])
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    out[0] = '\0';
-    if (gmtime_r(&tt, &tm))
-        strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &tm);
-}
-
 /* ---- rendering */
 
+/* The catalog key of the heading that names console page tpl (with ctx) in its title. */
+static const char *support_title_key(const char *tpl, const json_t *ctx)
+{
+    if (strcmp(tpl, "support_login") == 0)
+        return "sup_login_title";
+    if (strcmp(tpl, "support_enrol") == 0)
+        return json_is_true(json_object_get(ctx, "ready")) ? "sup_enrol_ready_title"
+                                                           : "sup_enrol_title";
+    if (strcmp(tpl, "support_person") == 0)
+        return "sup_person_page_title"; /* not the person's name: titles end up in history */
+    if (strcmp(tpl, "support_code") == 0)
+        return json_is_true(json_object_get(ctx, "recovery")) ? "sup_code_recovery_title"
+                                                              : "sup_code_enrol_title";
+    if (strcmp(tpl, "support_refused") == 0)
+        return "sup_refused_title";
+    return "sup_home_title";
+}
+
 /* Renders a console template with ctx (stolen): adds the staff member, the CSRF token
- * (setting the browser cookie when missing), the console script, and translates the
- * "error" and "notice" catalog keys. */
+ * (setting the browser cookie when missing), the console script, a page title, and
+ * translates the "error" and "notice" catalog keys. */
 static void support_page(http_req_t *req, http_resp_t *resp, int status, const char *tpl,
                          const json_t *staff, json_t *ctx)
 {
@@ -156,6 +164,11 @@ static void support_page(http_req_t *req, http_resp_t *resp, int status, const c
                                       "role", json_object_get(staff, "role"), "supervisor",
                                       role && strcmp(role, "supervisor") == 0));
     }
+    char title[256];
+    snprintf(title, sizeof title, "%s - %s",
+             render_msg(req->app->render, lang, support_title_key(tpl, ctx)),
+             render_msg(req->app->render, lang, "app_name"));
+    json_object_set_new(ctx, "title", json_string(title));
     static const char *const keyed[] = {"error", "notice"};
     for (size_t i = 0; i < 2; i++) {
         const char *k = json_string_value(json_object_get(ctx, keyed[i]));
@@ -212,7 +225,7 @@ static int64_t staff_action_limited(http_req_t *req, http_resp_t *resp, const js
                                     const char *kind, json_t *ctx)
 {
     const config_t *cfg = req->app->cfg;
-    char key[96], actor[64], until_text[32];
+    char key[96], actor[64];
     int window = 3600, max = cfg->staff_codes_per_hour;
     const char *error = "sup_error_rate";
     if (strcmp(kind, "searches") == 0) {
@@ -227,13 +240,12 @@ static int64_t staff_action_limited(http_req_t *req, http_resp_t *resp, const js
     int64_t until = support_limit(req, resp, key, window, max, 1);
     if (!until)
         return 0;
-    support_time(until, until_text);
     staff_actor(staff, actor);
     audit_record(req->app->store, "staff_rate_limited", actor, actor,
-                 json_pack("{s:s, s:s}", "action", kind, "until", until_text));
+                 json_pack("{s:s, s:I}", "action", kind, "until", (json_int_t)until));
     if (ctx) {
         json_object_set_new(ctx, "error", json_string(error));
-        json_object_set_new(ctx, "retry_until", json_string(until_text));
+        json_object_set_new(ctx, "retry_until", render_time(until)); /* in the page's language */
     }
     return until;
 }

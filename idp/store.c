@@ -174,10 +174,21 @@ wp_err_t store_code_add(store_t *s, const store_code_t *code)
     return s->ops->code_add(s->impl, code);
 }
 
+wp_err_t store_code_replace(store_t *s, const store_code_t *code, int *cancelled)
+{
+    return s->ops->code_replace(s->impl, code, cancelled);
+}
+
 wp_err_t store_code_redeem(store_t *s, const char *hash, const char *kind, int64_t now,
                            store_code_t *out)
 {
-    return s->ops->code_redeem(s->impl, hash, kind, now, out);
+    return s->ops->code_redeem(s->impl, hash, kind, NULL, now, out);
+}
+
+wp_err_t store_code_redeem_in(store_t *s, const char *hash, const char *kind, const char *flow_hash,
+                              int64_t now, store_code_t *out)
+{
+    return s->ops->code_redeem(s->impl, hash, kind, flow_hash, now, out);
 }
 
 wp_err_t store_flow_create(store_t *s, const store_flow_t *flow)
@@ -340,6 +351,7 @@ void store_code_clear(store_code_t *c)
     free_str(&c->person_number);
     free_str(&c->acr);
     free_str(&c->proofing);
+    free_str(&c->flow_hash);
     c->expires_at = 0;
 }
 
@@ -602,9 +614,10 @@ wp_err_t store_access_revoke(store_t *s, const char *jti, int64_t now)
     return s->ops->access_revoke(s->impl, jti, now);
 }
 
-wp_err_t store_refresh_add(store_t *s, const char *hash, const char *family, int64_t expires_at)
+wp_err_t store_refresh_add(store_t *s, const char *hash, const char *family, int64_t issued_at,
+                           int64_t expires_at)
 {
-    return s->ops->refresh_add(s->impl, hash, family, expires_at);
+    return s->ops->refresh_add(s->impl, hash, family, issued_at, expires_at);
 }
 
 wp_err_t store_refresh_rotate(store_t *s, const char *old_hash, const char *new_hash,

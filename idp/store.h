@@ -134,14 +134,25 @@ typedef struct {
     char *acr;
     char *proofing;
     int64_t expires_at;
+    char *flow_hash; /* keyed hash of the only flow it may be redeemed in; NULL: any flow */
 } store_code_t;
 
 void store_code_clear(store_code_t *c);
 wp_err_t store_code_add(store_t *s, const store_code_t *code);
+/* Adds code and, in the same transaction, deletes every unused code of the same kind and
+ * person (code->person_number required), so only the newest one works. *cancelled (may
+ * be NULL) receives how many were deleted. On error nothing changes. */
+wp_err_t store_code_replace(store_t *s, const store_code_t *code, int *cancelled);
 /* Marks the code used and returns it, atomically. WP_ERR_NOTFOUND (no such code of that
- * kind), WP_ERR_EXPIRED, WP_ERR_USED. */
+ * kind, or a code bound to a flow: see store_code_redeem_in), WP_ERR_EXPIRED,
+ * WP_ERR_USED. */
 wp_err_t store_code_redeem(store_t *s, const char *hash, const char *kind, int64_t now,
                            store_code_t *out);
+/* As store_code_redeem, in the flow with id hash flow_hash (may be NULL): a code bound to
+ * a flow is found only in that flow, and elsewhere gives WP_ERR_NOTFOUND whether or not
+ * it is used or expired (and stays as it was), exactly like a code that does not exist. */
+wp_err_t store_code_redeem_in(store_t *s, const char *hash, const char *kind, const char *flow_hash,
+                              int64_t now, store_code_t *out);
 
 /* ---- login flows: one per journey, bound to a browser */
 typedef struct {
@@ -358,6 +369,9 @@ typedef struct {
     char *code_hash; /* keyed hash of the code it came from, may be NULL */
     int64_t auth_time;
     int64_t expires_at; /* kept until then: the last expiry of any of its tokens */
+    /* Filled by store_refresh_get and store_refresh_rotate: when the refresh token that
+     * was looked up was issued; 0 elsewhere. */
+    int64_t refresh_issued_at;
 } store_grant_t;
 
 void store_grant_clear(store_grant_t *g);
@@ -376,17 +390,20 @@ wp_err_t store_access_check(store_t *s, const char *jti);
 /* Revokes one access token (WP_OK also when unknown). */
 wp_err_t store_access_revoke(store_t *s, const char *jti, int64_t now);
 
-/* Stores the keyed hash of a grant's first refresh token and moves the grant's
- * expires_at to at least expires_at. */
-wp_err_t store_refresh_add(store_t *s, const char *hash, const char *family, int64_t expires_at);
+/* Stores the keyed hash of a grant's first refresh token, issued at issued_at, and moves
+ * the grant's expires_at to at least expires_at. */
+wp_err_t store_refresh_add(store_t *s, const char *hash, const char *family, int64_t issued_at,
+                           int64_t expires_at);
 /* Rotation, atomically: marks the token old_hash used, stores new_hash in its family
- * (expiring at new_expires_at) and returns the grant in *out (store_grant_clear).
+ * (issued at now, expiring at new_expires_at) and returns the grant in *out
+ * (store_grant_clear; its refresh_issued_at is that of old_hash).
  * A token used before revokes its whole grant and gives WP_ERR_USED; WP_ERR_EXPIRED;
  * WP_ERR_NOTFOUND for an unknown token or a revoked grant. */
 wp_err_t store_refresh_rotate(store_t *s, const char *old_hash, const char *new_hash,
                               int64_t new_expires_at, int64_t now, store_grant_t *out);
 /* The grant of a usable (unused, unexpired, unrevoked) refresh token, without using it;
- * *expires_at receives the token's own expiry. WP_ERR_NOTFOUND otherwise. */
+ * *expires_at receives the token's own expiry, out->refresh_issued_at its issue time.
+ * WP_ERR_NOTFOUND otherwise. */
 wp_err_t store_refresh_get(store_t *s, const char *hash, int64_t now, store_grant_t *out,
                            int64_t *expires_at);
 

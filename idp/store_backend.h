@@ -38,8 +38,10 @@ typedef struct store_ops {
                                 size_t *n);
 
     wp_err_t (*code_add)(void *impl, const store_code_t *code);
-    wp_err_t (*code_redeem)(void *impl, const char *hash, const char *kind, int64_t now,
-                            store_code_t *out);
+    wp_err_t (*code_replace)(void *impl, const store_code_t *code, int *cancelled);
+    /* store_code_redeem_in; store_code_redeem passes a NULL flow_hash */
+    wp_err_t (*code_redeem)(void *impl, const char *hash, const char *kind, const char *flow_hash,
+                            int64_t now, store_code_t *out);
 
     wp_err_t (*flow_create)(void *impl, const store_flow_t *flow);
     wp_err_t (*flow_get)(void *impl, const char *id_hash, int64_t now, store_flow_t *out);
@@ -119,7 +121,8 @@ typedef struct store_ops {
     wp_err_t (*access_add)(void *impl, const char *jti, const char *family, int64_t expires_at);
     wp_err_t (*access_check)(void *impl, const char *jti);
     wp_err_t (*access_revoke)(void *impl, const char *jti, int64_t now);
-    wp_err_t (*refresh_add)(void *impl, const char *hash, const char *family, int64_t expires_at);
+    wp_err_t (*refresh_add)(void *impl, const char *hash, const char *family, int64_t issued_at,
+                            int64_t expires_at);
     wp_err_t (*refresh_rotate)(void *impl, const char *old_hash, const char *new_hash,
                                int64_t new_expires_at, int64_t now, store_grant_t *out);
     wp_err_t (*refresh_get)(void *impl, const char *hash, int64_t now, store_grant_t *out,

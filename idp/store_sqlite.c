@@ -323,6 +323,21 @@ static const char *const migrations[] = {
     "  updated_at INTEGER NOT NULL"
     ");"
     "CREATE INDEX recovery_cases_person ON recovery_cases (pn_key, status);",
+    /* 6: hardening. A mailed diploma code is bound to the flow it was asked for in
+     * (flow_hash; NULL for support staff's codes, which work in any flow) and found by
+     * its person (pn_key), so a newer code cancels the older ones. Unused diploma codes
+     * from before cannot be tied to their flow and are dropped: the person asks for a new
+     * one. Refresh tokens keep their issue time; for existing ones it is estimated as
+     * before, six hours (the default lifetime) before their expiry, but not before the
+     * sign-in of their grant and not after now. */
+    "ALTER TABLE codes ADD COLUMN pn_key TEXT;"
+    "ALTER TABLE codes ADD COLUMN flow_hash TEXT;"
+    "DELETE FROM codes WHERE kind = 'diploma' AND used_at IS NULL;"
+    "CREATE INDEX codes_person ON codes (pn_key, kind);"
+    "ALTER TABLE refresh_tokens ADD COLUMN issued_at INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE refresh_tokens SET issued_at = MIN(CAST(strftime('%s', 'now') AS INTEGER),"
+    " MAX(expires_at - 21600, COALESCE((SELECT g.auth_time FROM grants g"
+    " WHERE g.family = refresh_tokens.family), 0)));",
 };
 
 #define SQ_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -1571,23 +1586,61 @@ static wp_err_t sq_credential_list(void *impl, const char *account_id, store_cre
 
 /* ---- one-time codes */
 
-static wp_err_t sq_code_add(void *impl, const store_code_t *code)
+/* Inserts code (its person number sealed into sealed, its keyed hash in pn_key, both
+ * may be NULL); lock held. */
+static wp_err_t code_insert(sq_t *q, const store_code_t *code, const uint8_t *sealed,
+                            size_t sealed_len, const char *pn_key)
 {
-    sq_t *q = impl;
+    return sq_exec(q, NULL,
+                   "INSERT INTO codes (hash, kind, person_sealed, acr, proofing, expires_at,"
+                   " pn_key, flow_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   "ttbttItt", code->hash, code->kind, (const void *)sealed, sealed_len, code->acr,
+                   code->proofing, code->expires_at, pn_key, code->flow_hash);
+}
+
+/* Adds code; with replace, first deletes the unused codes of its kind and person
+ * (*cancelled, may be NULL, gets how many), in one transaction. */
+static wp_err_t code_put(sq_t *q, const store_code_t *code, int replace, int *cancelled)
+{
     uint8_t *sealed = NULL;
     size_t sealed_len = 0;
-    if (code->person_number &&
-        (sq_need_keys(q) || sq_seal(q, code->person_number, &sealed, &sealed_len)))
-        return WP_ERR;
+    char pn_key[SQ_KEY_HEX + 1];
+    int deleted = 0;
+    wp_err_t rc;
+
+    if (replace && !code->person_number)
+        return WP_ERR_INVALID;
+    if (code->person_number) {
+        if (sq_need_keys(q) || sq_seal(q, code->person_number, &sealed, &sealed_len))
+            return WP_ERR;
+        sq_pn_key(q, code->person_number, pn_key);
+    }
     sq_lock(q);
-    wp_err_t rc = sq_exec(q, NULL,
-                          "INSERT INTO codes (hash, kind, person_sealed, acr, proofing,"
-                          " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-                          "ttbttI", code->hash, code->kind, (const void *)sealed, sealed_len,
-                          code->acr, code->proofing, code->expires_at);
+    rc = sq_begin(q);
+    if (!rc && replace)
+        rc = sq_exec(q, &deleted,
+                     "DELETE FROM codes WHERE pn_key = ? AND kind = ? AND used_at IS NULL", "tt",
+                     pn_key, code->kind);
+    if (!rc)
+        rc = code_insert(q, code, sealed, sealed_len, code->person_number ? pn_key : NULL);
+    if (!rc)
+        rc = sq_commit(q);
+    sq_rollback(q);
     sq_unlock(q);
     free(sealed);
+    if (!rc && cancelled)
+        *cancelled = deleted;
     return rc;
+}
+
+static wp_err_t sq_code_add(void *impl, const store_code_t *code)
+{
+    return code_put(impl, code, 0, NULL);
+}
+
+static wp_err_t sq_code_replace(void *impl, const store_code_t *code, int *cancelled)
+{
+    return code_put(impl, code, 1, cancelled);
 }
 
 /* After a failed conditional take, tells why from used_at (column 0) and expires_at
@@ -1604,8 +1657,11 @@ static wp_err_t classify_miss(sq_t *q, const char *sql, const char *a, const cha
     return rc;
 }
 
-static wp_err_t sq_code_redeem(void *impl, const char *hash, const char *kind, int64_t now,
-                               store_code_t *out)
+/* A code bound to a flow is visible only in that flow (?4; NULL: in none). */
+#define CODE_IN_FLOW " AND (flow_hash IS NULL OR flow_hash = ?4)"
+
+static wp_err_t sq_code_redeem(void *impl, const char *hash, const char *kind,
+                               const char *flow_hash, int64_t now, store_code_t *out)
 {
     sq_t *q = impl;
     sqlite3_stmt *st = NULL;
@@ -1613,17 +1669,26 @@ static wp_err_t sq_code_redeem(void *impl, const char *hash, const char *kind, i
     int bad = 0;
     memset(&c, 0, sizeof c);
     sq_lock(q);
-    wp_err_t rc = sq_prep(q, &st,
-                          "UPDATE codes SET used_at = ?1 WHERE hash = ?2 AND kind = ?3"
-                          " AND used_at IS NULL AND expires_at > ?1"
-                          " RETURNING hash, kind, person_sealed, acr, proofing, expires_at",
-                          "Itt", now, hash, kind);
+    wp_err_t rc =
+        sq_prep(q, &st,
+                "UPDATE codes SET used_at = ?1 WHERE hash = ?2 AND kind = ?3"
+                " AND used_at IS NULL AND expires_at > ?1" CODE_IN_FLOW
+                " RETURNING hash, kind, person_sealed, acr, proofing, expires_at, flow_hash",
+                "Ittt", now, hash, kind, flow_hash);
     if (rc)
         goto out;
     rc = sq_row(q, st);
     if (rc == WP_ERR_NOTFOUND) {
-        rc = classify_miss(q, "SELECT used_at, expires_at FROM codes WHERE hash = ? AND kind = ?",
-                           hash, kind);
+        sqlite3_finalize(st);
+        st = NULL;
+        rc = sq_prep(q, &st,
+                     "SELECT used_at, expires_at FROM codes WHERE hash = ?2"
+                     " AND kind = ?3" CODE_IN_FLOW,
+                     "Ittt", now, hash, kind, flow_hash);
+        if (!rc)
+            rc = sq_row(q, st);
+        if (!rc)
+            rc = sqlite3_column_type(st, 0) != SQLITE_NULL ? WP_ERR_USED : WP_ERR_EXPIRED;
         goto out;
     }
     if (rc)
@@ -1635,6 +1700,7 @@ static wp_err_t sq_code_redeem(void *impl, const char *hash, const char *kind, i
     c.acr = col_str(st, 3, &bad);
     c.proofing = col_str(st, 4, &bad);
     c.expires_at = sqlite3_column_int64(st, 5);
+    c.flow_hash = col_str(st, 6, &bad);
     rc = sq_finish(q, st);
     if (!rc && bad)
         rc = WP_ERR;
@@ -2837,24 +2903,27 @@ static wp_err_t sq_access_revoke(void *impl, const char *jti, int64_t now)
 }
 
 /* Inserts a refresh token and stretches its grant's lifetime; lock held. */
-static wp_err_t refresh_insert(sq_t *q, const char *hash, const char *family, int64_t expires_at)
+static wp_err_t refresh_insert(sq_t *q, const char *hash, const char *family, int64_t issued_at,
+                               int64_t expires_at)
 {
-    wp_err_t rc =
-        sq_exec(q, NULL, "INSERT INTO refresh_tokens (hash, family, expires_at) VALUES (?, ?, ?)",
-                "ttI", hash, family, expires_at);
+    wp_err_t rc = sq_exec(q, NULL,
+                          "INSERT INTO refresh_tokens (hash, family, issued_at, expires_at)"
+                          " VALUES (?, ?, ?, ?)",
+                          "ttII", hash, family, issued_at, expires_at);
     if (!rc)
         rc = sq_exec(q, NULL, "UPDATE grants SET expires_at = MAX(expires_at, ?) WHERE family = ?",
                      "It", expires_at, family);
     return rc;
 }
 
-static wp_err_t sq_refresh_add(void *impl, const char *hash, const char *family, int64_t expires_at)
+static wp_err_t sq_refresh_add(void *impl, const char *hash, const char *family, int64_t issued_at,
+                               int64_t expires_at)
 {
     sq_t *q = impl;
     sq_lock(q);
     wp_err_t rc = sq_begin(q);
     if (!rc)
-        rc = refresh_insert(q, hash, family, expires_at);
+        rc = refresh_insert(q, hash, family, issued_at, expires_at);
     if (!rc)
         rc = sq_commit(q);
     if (rc)
@@ -2865,7 +2934,7 @@ static wp_err_t sq_refresh_add(void *impl, const char *hash, const char *family,
 
 #define GRANT_COLUMNS                                                                              \
     " g.family, g.client_id, g.account_id, g.scope, g.acr, g.sid, g.code_hash, g.auth_time,"       \
-    " g.expires_at, g.revoked_at IS NOT NULL, r.used_at IS NOT NULL, r.expires_at"
+    " g.expires_at, g.revoked_at IS NOT NULL, r.used_at IS NOT NULL, r.expires_at, r.issued_at"
 
 /* Reads GRANT_COLUMNS (from column 0) into *g; 0 or -1 when out of memory. */
 static int read_grant(sqlite3_stmt *st, store_grant_t *g)
@@ -2880,6 +2949,7 @@ static int read_grant(sqlite3_stmt *st, store_grant_t *g)
     g->code_hash = col_str(st, 6, &bad);
     g->auth_time = sqlite3_column_int64(st, 7);
     g->expires_at = sqlite3_column_int64(st, 8);
+    g->refresh_issued_at = sqlite3_column_int64(st, 12);
     return bad || !g->family || !g->client_id || !g->account_id || !g->scope ? -1 : 0;
 }
 
@@ -2947,7 +3017,7 @@ static wp_err_t sq_refresh_rotate(void *impl, const char *old_hash, const char *
     if (!rc && changes != 1)
         rc = WP_ERR_USED;
     if (!rc)
-        rc = refresh_insert(q, new_hash, g.family, new_expires_at);
+        rc = refresh_insert(q, new_hash, g.family, now, new_expires_at);
     if (!rc)
         rc = sq_commit(q);
     if (rc)
@@ -3108,6 +3178,7 @@ const store_ops_t store_sqlite_ops = {
     .credential_touch = sq_credential_touch,
     .credential_list = sq_credential_list,
     .code_add = sq_code_add,
+    .code_replace = sq_code_replace,
     .code_redeem = sq_code_redeem,
     .flow_create = sq_flow_create,
     .flow_get = sq_flow_get,

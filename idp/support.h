@@ -35,8 +35,6 @@ wp_err_t support_session_start(http_req_t *req, http_resp_t *resp, const char *s
  * then sets Retry-After on resp (which may be NULL). */
 int64_t support_limit(http_req_t *req, http_resp_t *resp, const char *key, int window, int max,
                       int add);
-/* "YYYY-MM-DD HH:MM:SS UTC" of t into out[32]. */
-void support_time(int64_t t, char out[32]);
 
 /* CSRF token of the console forms of this browser (cookie: the browser cookie, may be
  * set in this very response). */

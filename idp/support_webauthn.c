@@ -61,7 +61,7 @@ static void staff_handle(const app_t *app, const char *staff_id, char out[64])
 static int64_t signin_limited(http_req_t *req, http_resp_t *resp, const char *cred_id, int add)
 {
     const config_t *cfg = req->app->cfg;
-    char key[160], hex[TOKEN_HASH_HEX_LEN + 1], when[32], text[200];
+    char key[160], hex[TOKEN_HASH_HEX_LEN + 1], text[200];
     int64_t until = 0;
     const char *what = "this address";
     snprintf(key, sizeof key, "stafffail:ip:%s", req->client_ip);
@@ -78,11 +78,12 @@ static int64_t signin_limited(http_req_t *req, http_resp_t *resp, const char *cr
         }
     }
     if (until && !add) {
-        support_time(until, when);
+        /* For programs; the console shows its own message in the staff member's language,
+         * with the end of the refusal from Retry-After. */
         snprintf(text, sizeof text,
-                 "Too many failed sign-ins with %s. Signing in is refused until %s; if you did "
-                 "not cause this, tell your supervisor.",
-                 what, when);
+                 "Too many failed sign-ins with %s. Signing in is refused for %lld seconds "
+                 "(Retry-After); if you did not cause this, tell your supervisor.",
+                 what, (long long)(until - wp_now()));
         http_resp_json_error(resp, 429, "slow_down", text);
     }
     return until;

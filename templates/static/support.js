@@ -10,10 +10,41 @@
       body: JSON.stringify(body)
     }).then(function (res) {
       return res.json().then(function (j) {
-        if (!res.ok) throw new Error(j.error_description || j.error || "error");
+        if (!res.ok) {
+          var e = new Error(j.error || "error");
+          e.code = j.error;
+          e.retryAfter = Math.max.apply(null, (res.headers.get("Retry-After") || "0").split(",").map(Number));
+          throw e;
+        }
         return j;
       });
     });
+  }
+
+  /* The end of a refusal, Retry-After seconds from now, in the page's language and the
+   * device's time zone (ISO 8601 in UTC where Intl lacks the language). */
+  function untilText(secs) {
+    var d = new Date(Date.now() + secs * 1000), lang = document.documentElement.lang;
+    try {
+      if (window.Intl && Intl.DateTimeFormat.supportedLocalesOf([lang]).length)
+        return new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" }).format(d);
+    } catch (e) { /* below */ }
+    return d.toISOString().slice(0, 16).replace("T", " ") + " UTC";
+  }
+
+  /* What went wrong, as a message of the page (data-msg-* of box, from the catalog),
+   * never the server's or the browser's own text. */
+  var ERROR_MSG = {
+    invalid_flow: "expired", invalid_challenge: "expired", not_proofed: "expired",
+    slow_down: "slow", unknown_credential: "unknown",
+    NotAllowedError: "cancelled", AbortError: "cancelled", InvalidStateError: "exists"
+  };
+  function errorText(box, err) {
+    var code = err && (err.code || err.name);
+    if (code === "slow_down" && err.retryAfter > 0 && box.hasAttribute("data-msg-locked"))
+      return box.getAttribute("data-msg-locked").split("{time}").join(untilText(err.retryAfter));
+    var key = ERROR_MSG.hasOwnProperty(code) ? ERROR_MSG[code] : null;
+    return (key && box.getAttribute("data-msg-" + key)) || box.getAttribute("data-msg-error");
   }
 
   function run(box, button) {
@@ -31,7 +62,7 @@
     }).then(function (res) {
       window.location.assign(res.next);
     }).catch(function (err) {
-      status.textContent = box.getAttribute("data-msg-error") + (err && err.message ? " (" + err.message + ")" : "");
+      status.textContent = errorText(box, err);
       button.disabled = false;
       button.focus();
     });

@@ -66,10 +66,27 @@
       body: JSON.stringify(body)
     }).then(function (res) {
       return res.json().then(function (j) {
-        if (!res.ok) throw new Error(j.error_description || j.error || "error");
+        if (!res.ok) {
+          var e = new Error(j.error || "error");
+          e.code = j.error;
+          throw e;
+        }
         return j;
       });
     });
+  }
+
+  /* What went wrong, for the person: a message of the page's language (data-msg-* of
+   * box, from the catalog) for the server's error code or the browser's exception,
+   * never their own (English or browser-language) text. */
+  var ERROR_MSG = {
+    invalid_flow: "expired", invalid_challenge: "expired", not_proofed: "expired",
+    login_required: "expired", slow_down: "slow", unknown_credential: "unknown",
+    NotAllowedError: "cancelled", AbortError: "cancelled", InvalidStateError: "exists"
+  };
+  function errorText(box, err) {
+    var key = err && ERROR_MSG.hasOwnProperty(err.code || err.name) ? ERROR_MSG[err.code || err.name] : null;
+    return (key && box.getAttribute("data-msg-" + key)) || box.getAttribute("data-msg-error");
   }
 
   /* The ceremony of box: options, then the browser's passkey dialog (or, with
@@ -110,7 +127,7 @@
       /* The autofill offer fails quietly (cancelled for the button, or no passkey
        * here): the button stays, and the focus stays where the person put it. */
       if (quiet && !picked) return;
-      say(box.getAttribute("data-msg-error") + (err && err.message ? " (" + err.message + ")" : ""));
+      say(errorText(box, err));
       button.disabled = false;
       button.focus();
     });

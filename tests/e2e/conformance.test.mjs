@@ -6,13 +6,14 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import * as oidc from 'openid-client';
 import { SignJWT, compactDecrypt, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose';
-import { startServer, makePeople, freePort } from '../lib/server.mjs';
+import { startServer, makePeople, freePort, binaryPath } from '../lib/server.mjs';
 import { Walker, authorizationRequest, basicAuth } from '../lib/browserless.mjs';
 import { enrolWithInvite } from '../lib/flows.mjs';
 
@@ -950,5 +951,86 @@ describe('conformance: oidcc-codereuse-30seconds (a code reused after it expired
     const res = await fetch(meta.userinfo_endpoint, bearer);
     assert.equal(res.status, 401, 'the access token is revoked');
     assert.match(res.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
+  });
+});
+
+describe('conformance: introspection reports when a refresh token was issued (RFC 7662 iat)', { timeout: 180000 }, () => {
+  const person = makePeople(1)[0];
+  let srv, meta, rp, server;
+  const seconds = () => Math.floor(Date.now() / 1000);
+
+  // Runs `wereldpas serve` on srv's config until /healthz answers; returns { child, exited, stderr }.
+  async function serve() {
+    const child = spawn(binaryPath(), ['--config', srv.cfgPath, 'serve'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const out = { child, stderr: '' };
+    child.stderr.on('data', (d) => (out.stderr += d));
+    out.exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    for (let i = 0; i < 200; i++) {
+      try {
+        if ((await fetch(`${srv.issuer}/healthz`, { signal: AbortSignal.timeout(1000) })).status === 200) return out;
+      } catch {
+        // not listening yet
+      }
+      if (child.exitCode !== null) break;
+      await sleep(100);
+    }
+    child.kill('SIGKILL');
+    throw new Error(`wereldpas serve did not come up:\n${out.stderr}`);
+  }
+
+  async function stopped(s) {
+    s.child.kill('SIGTERM');
+    const r = await s.exited;
+    assert.equal(r.code, 0, `serve exited ${JSON.stringify(r)}:\n${s.stderr.slice(-4000)}`);
+    assert.ok(!/AddressSanitizer|runtime error:|LeakSanitizer/.test(s.stderr), s.stderr.slice(-4000));
+  }
+
+  before(async () => {
+    srv = await startServer({ people: [person], config: '[limits]\nrefresh_token_ttl = 7200\n' });
+    meta = await (await fetch(`${srv.issuer}/.well-known/openid-configuration`)).json();
+    const reg = await srv.addClient({ id: 'c-iat', redirectUris: ['https://c-iat.example.test/cb'], scopes: ['openid', 'offline_access'] });
+    rp = { id: 'c-iat', redirectUri: 'https://c-iat.example.test/cb', secret: reg.client_secret };
+  });
+  after(async () => {
+    if (server) await stopped(server);
+    await srv?.stop();
+  });
+
+  test('iat is the issue time, also after the operator changes refresh_token_ttl', T, async () => {
+    const a = authorizationRequest(srv.issuer, { clientId: rp.id, redirectUri: rp.redirectUri, scope: 'openid offline_access' });
+    const { redirect } = await enrolWithInvite(srv, { authorizeUrl: a.url, person });
+    const form = { grant_type: 'authorization_code', code: redirect.searchParams.get('code'), redirect_uri: rp.redirectUri, code_verifier: a.verifier };
+    const from = seconds();
+    const t = await post(meta.token_endpoint, form, { basic: [rp.id, rp.secret] });
+    const to = seconds();
+    assert.equal(t.status, 200, t.text);
+    assert.ok(t.json.refresh_token, 'a refresh token');
+    const introspect = (token) => post(meta.introspection_endpoint, { token, token_type_hint: 'refresh_token' }, { basic: [rp.id, rp.secret] });
+
+    const first = await introspect(t.json.refresh_token);
+    assert.equal(first.json.active, true);
+    assert.ok(first.json.iat >= from && first.json.iat <= to, `iat ${first.json.iat} within [${from}, ${to}]`);
+    assert.equal(first.json.exp - first.json.iat, 7200);
+
+    // The operator shortens the lifetime and restarts: the token keeps its expiry and its
+    // issue time (an estimate from the expiry would now be an hour late).
+    srv.child.kill('SIGTERM');
+    assert.equal((await new Promise((r) => srv.child.once('close', (code) => r(code)))), 0);
+    fs.writeFileSync(srv.cfgPath, fs.readFileSync(srv.cfgPath, 'utf8').replace('refresh_token_ttl = 7200', 'refresh_token_ttl = 3600'));
+    server = await serve();
+    const later = await introspect(t.json.refresh_token);
+    assert.equal(later.json.active, true);
+    assert.equal(later.json.exp, first.json.exp, 'the same expiry');
+    assert.equal(later.json.iat, first.json.iat, 'the same issue time');
+
+    // A rotated token was issued at the rotation, with the new lifetime.
+    const from2 = seconds();
+    const r = await post(meta.token_endpoint, { grant_type: 'refresh_token', refresh_token: t.json.refresh_token }, { basic: [rp.id, rp.secret] });
+    const to2 = seconds();
+    assert.equal(r.status, 200, r.text);
+    const rotated = await introspect(r.json.refresh_token);
+    assert.equal(rotated.json.active, true);
+    assert.ok(rotated.json.iat >= from2 && rotated.json.iat <= to2, `iat ${rotated.json.iat} within [${from2}, ${to2}]`);
+    assert.equal(rotated.json.exp - rotated.json.iat, 3600);
   });
 });

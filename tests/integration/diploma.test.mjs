@@ -490,3 +490,100 @@ describe('diploma path over SMTP: down, then delivered to a real SMTP server', {
     assert.ok(ok.ok, 'the queued code still works');
   });
 });
+
+// ---- hardening: a mailed code belongs to its journey, and only the newest one works ----
+
+describe('diploma path: a mailed code works only in its own journey, and only the newest', { timeout: 180000 }, () => {
+  const people = makePeople(4);
+  let srv;
+  let rp;
+  const kit = diplomaKit(() => srv, () => rp);
+
+  before(async () => {
+    srv = await startServer({ people, config: '[limits]\ndiploma_min_answer_ms = 0\n' });
+    rp = { ...(await srv.addClient({ id: 'rp-bound', redirectUris: ['https://rp-bound.example.test/cb'] })), redirectUri: 'https://rp-bound.example.test/cb' };
+  });
+  after(async () => {
+    await srv?.stop();
+  });
+
+  // Asks for a code for person P in a new flow (of WALKER, else a new browser); returns
+  // { d, res, code }.
+  async function askCode(p, walker) {
+    const before = srv.mail().length;
+    const d = await kit.open(walker);
+    const res = await kit.submit(d, fields(p));
+    assert.equal(res.status, 200);
+    const mail = await kit.waitMail(before + 1);
+    assert.equal(mail.length, before + 1, 'one mail');
+    return { d, res, code: kit.codeOf(mail[mail.length - 1]) };
+  }
+
+  // Enters CODE on the /enrol/code page of flow D.
+  const enterAt = (d, code) => d.walker.submitCode(new URL(`/enrol/code?flow=${encodeURIComponent(d.flow)}`, srv.issuer), code);
+  // The error message of a code page (next to the field).
+  const errorOf = (html) => /id="code-error"[^>]*>([^<]*)</.exec(html)?.[1]?.trim();
+
+  test('in another browser or a new journey the code fails exactly like a wrong one, and counts', T, async () => {
+    const asked = await askCode(people[0]);
+    const wrong = asked.code === 'ABCD-2345' ? 'ABCD-2346' : 'ABCD-2345';
+
+    // Another browser, a flow of its own.
+    const other = await kit.open();
+    const foreign = await enterAt(other, asked.code);
+    assert.equal(foreign.res.status, 400, `refused in another browser: ${foreign.res.status}`);
+    assert.ok(!foreign.ok, 'no passkey step');
+    const control = await kit.open();
+    const bad = await enterAt(control, wrong);
+    assert.equal(bad.res.status, 400);
+    assert.equal(kit.normalise(foreign.res.text, other), kit.normalise(bad.res.text, control), 'the same page as a wrong code');
+    assert.ok(errorOf(foreign.res.text), 'an error is shown');
+
+    // A new journey in the same browser.
+    const again = await kit.open(asked.d.walker);
+    const sameBrowser = await enterAt(again, asked.code);
+    assert.equal(sameBrowser.res.status, 400, 'refused in a new journey of the same browser');
+    assert.ok(!sameBrowser.ok);
+    assert.equal(errorOf(sameBrowser.res.text), errorOf(bad.res.text), 'the wrong-code message');
+
+    // Each try counts as a failed attempt of that flow: the fifth locks it.
+    const statuses = [foreign.res.status];
+    for (let i = 1; i < 6; i++) statuses.push((await enterAt(other, asked.code)).res.status);
+    assert.deepEqual(statuses, [400, 400, 400, 400, 429, 429], 'counted like wrong codes');
+
+    // In its own journey it still works (it was never used up elsewhere).
+    const own = await kit.enterCode(asked.d, asked.res, asked.code);
+    assert.ok(own.ok, `accepted in its own journey: ${own.status}`);
+  });
+
+  test('a code from support staff still works in any flow', T, async () => {
+    const code = await srv.invite(people[1].person_number);
+    const d = await kit.open();
+    const r = await enterAt(d, code);
+    assert.ok(r.ok, `support code accepted: ${r.res.status}`);
+  });
+
+  test('a new mailed code cancels the older ones of that person', T, async () => {
+    // Two journeys, one after the other: the first code no longer works.
+    const first = await askCode(people[2]);
+    const second = await askCode(people[2]);
+    const old = await kit.enterCode(first.d, first.res, first.code);
+    assert.equal(old.status, 400, 'the older code is cancelled');
+    assert.ok(!old.ok);
+    const newest = await kit.enterCode(second.d, second.res, second.code);
+    assert.ok(newest.ok, `the newest code works: ${newest.status}`);
+
+    // Asking twice in one journey: only the second code works there.
+    const a = await askCode(people[3]);
+    const before = srv.mail().length;
+    const res = await kit.submit(a.d, fields(people[3]));
+    assert.equal(res.status, 200);
+    const mail = await kit.waitMail(before + 1);
+    const b = kit.codeOf(mail[mail.length - 1]);
+    assert.notEqual(b, a.code);
+    const stale = await kit.enterCode(a.d, res, a.code);
+    assert.equal(stale.status, 400, 'the first code of the journey is cancelled');
+    const fresh = await kit.enterCode(a.d, res, b);
+    assert.ok(fresh.ok, `the second code works: ${fresh.status}`);
+  });
+});

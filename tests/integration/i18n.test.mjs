@@ -164,8 +164,9 @@ describe('catalog check helpers', () => {
 const { before, after } = await import('node:test');
 const { execFileSync } = await import('node:child_process');
 const { startServer, makePeople } = await import('../lib/server.mjs');
-const { Walker } = await import('../lib/browserless.mjs');
-const { authRequest, enrolWithInvite } = await import('../lib/flows.mjs');
+const { Walker, formWith } = await import('../lib/browserless.mjs');
+const { authRequest, enrolWithInvite, openRecoveryCase, staffWalker } = await import('../lib/flows.mjs');
+const { SoftAuthenticator } = await import('../lib/softauthn.mjs');
 
 const pageLang = (html) => /<html lang="([^"]+)"/.exec(html)?.[1];
 const catalogValue = (lang, key) => {
@@ -310,6 +311,166 @@ describe('a journey that waits, and one that stopped', { timeout: 120000 }, () =
     assert.ok(restart, 'offers a way back to the service');
     assert.equal(restart[1], 'http://localhost:9/');
     assert.equal(restart[2], catalogValue('es', 'error_restart').replace('{client}', 'Mijn DUO'));
+  });
+});
+
+// ---- mail in the chosen language ------------------------------------------------------
+
+// Splits a message of the outbox into unfolded headers (name in lower case -> raw value),
+// the decoded subject (RFC 2047 B words, UTF-8) and the body (quoted-printable, UTF-8).
+function parseMail(text) {
+  const split = text.indexOf('\r\n\r\n');
+  assert.ok(split > 0, 'a header block ending in an empty line');
+  const head = text.slice(0, split);
+  const headers = {};
+  for (const line of head.replace(/\r\n[ \t]/g, ' ').split('\r\n')) {
+    const colon = line.indexOf(':');
+    headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  const subject = headers.subject
+    .replace(/\?=\s+=\?/g, '?==?') // white space between encoded words is not text
+    .replace(/=\?UTF-8\?B\?([A-Za-z0-9+/=]*)\?=/gi, (_, b64) => Buffer.from(b64, 'base64').toString('utf8'));
+  const qp = text.slice(split + 4).replace(/=\r\n/g, '');
+  const bytes = [];
+  for (let i = 0; i < qp.length; i++) {
+    if (qp[i] === '=' && /^[0-9A-F]{2}$/.test(qp.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(qp.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(qp.charCodeAt(i));
+  }
+  const body = new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes)).replace(/\r\n/g, '\n');
+  return { head, headers, subject, body };
+}
+
+// Asserts that MAIL (outbox text) is the message KIND in LANG, from the catalogs, with
+// the MIME headers for UTF-8 text. Returns the parsed mail.
+function assertMailIn(mail, lang, kind, person, { code, hours = '24' } = {}) {
+  const m = parseMail(mail.text);
+  assert.match(m.head, /^[\x20-\x7e\r\n\t]*$/, 'headers are 7-bit ASCII');
+  assert.match(m.headers['content-type'], /^text\/plain;\s*charset="?utf-8"?$/i);
+  assert.equal(m.headers['content-transfer-encoding'].toLowerCase(), 'quoted-printable');
+  assert.equal(m.headers['mime-version'], '1.0');
+  const subject = catalogValue(lang, `mail_${kind}_subject`);
+  if (/[^\x00-\x7f]/.test(subject)) {
+    assert.match(m.headers.subject, /^(=\?UTF-8\?B\?[A-Za-z0-9+/=]+\?=\s*)+$/i, `the ${lang} subject is RFC 2047-encoded`);
+  }
+  assert.equal(m.subject, subject, `Subject in ${lang}`);
+  const first = person.given_names.split(' ')[0];
+  assert.ok(m.body.startsWith(catalogValue(lang, 'mail_greeting').replace('{name}', first)), `greeting in ${lang}: ${m.body.slice(0, 80)}`);
+  const text = catalogValue(lang, `mail_${kind}_body`).replace('{code}', code ?? '').replace('{hours}', hours);
+  assert.ok(m.body.includes(text), `body in ${lang}:\n${m.body}`);
+  assert.ok(m.body.includes(catalogValue(lang, 'mail_signoff')), `sign-off in ${lang}`);
+  return m;
+}
+
+describe('mail follows the same choice of language', { timeout: 180000 }, () => {
+  const people = makePeople(5);
+  people[2].preferred_language = 'tr';
+  people[3].preferred_language = 'zh-Hans';
+  people[4].preferred_language = 'ar';
+  let srv, rp;
+
+  before(async () => {
+    // A recovery code works 5 hours here: the mail must say so, not a fixed number.
+    srv = await startServer({ people, config: '[limits]\ndiploma_min_answer_ms = 0\nrecovery_code_ttl = 18000\n' });
+    rp = await srv.addClient({ id: 'rp-mail', redirectUris: 'http://localhost:9/cb' });
+    rp.redirectUri = 'http://localhost:9/cb';
+  });
+  after(() => srv?.stop());
+
+  // The mails to person P of kind (by subject in any language), waiting for count.
+  async function mailsTo(p, kind, count = 1) {
+    const subjects = readdirSync(I18N).map((l) => catalogValue(l, `mail_${kind}_subject`));
+    let found = [];
+    for (let i = 0; i < 100; i++) {
+      found = srv.mail().filter((m) => m.text.includes(`To: <${p.contact_email}>`) && subjects.includes(parseMail(m.text).subject));
+      if (found.length >= count) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(found.length, count, `${count} ${kind} mail(s) to ${p.contact_email}`);
+    return found;
+  }
+
+  // Fills in the diploma form of FLOW with P's details (headers: extra request headers).
+  async function askCode(w, flow, p, headers) {
+    const url = new URL(`/enrol/diploma?flow=${flow}`, srv.issuer);
+    const page = await w.get(url, { headers });
+    assert.equal(page.status, 200);
+    const form = formWith(page.text, 'person_number');
+    const res = await w.postForm(new URL(form.attrs.action ?? url, url), {
+      ...form.hidden, person_number: p.person_number, birthdate: p.birthdate, diploma_date: p.diploma_date.slice(0, 7),
+    }, { headers });
+    assert.equal(res.status, 200, res.text.slice(0, 300));
+  }
+
+  const codeIn = (m) => /\b[A-Z0-9]{4}-[A-Z0-9]{4}\b/.exec(m.body)?.[0];
+
+  test('a code asked for in a journey with ui_locales=tr arrives in Turkish', async () => {
+    const p = people[0]; // register language nl
+    const w = new Walker(srv.issuer);
+    const start = await w.authorize(authRequest(srv, rp, { ui_locales: 'tr' }).url);
+    await askCode(w, start.flow, p, { 'accept-language': 'fr' });
+    const [mail] = await mailsTo(p, 'code');
+    const code = codeIn(parseMail(mail.text));
+    assertMailIn(mail, 'tr', 'code', p, { code });
+  });
+
+  test('after a switch to German inside the journey the code arrives in German', async () => {
+    const p = people[1];
+    const w = new Walker(srv.issuer);
+    const start = await w.authorize(authRequest(srv, rp, { ui_locales: 'tr' }).url);
+    const back = `/enrol/diploma?flow=${start.flow}`;
+    assert.equal((await w.get(`/lang?to=de&back=${encodeURIComponent(back)}`)).status, 303);
+    await askCode(w, start.flow, p);
+    const [mail] = await mailsTo(p, 'code');
+    const m = assertMailIn(mail, 'de', 'code', p, { code: codeIn(parseMail(mail.text)) });
+    assert.match(m.headers.subject, /^=\?UTF-8\?B\?/i, '"für" makes the German subject an encoded word');
+  });
+
+  test('without a choice in the journey, mail is in the register language (tr), also the notice of a new passkey', async () => {
+    const p = people[2];
+    await enrolWithInvite(srv, { authorizeUrl: authRequest(srv, rp).url, person: p });
+    // A new device, whose browser asks for French: the register's language comes first.
+    const w = new Walker(srv.issuer);
+    const start = await w.authorize(authRequest(srv, rp).url);
+    await askCode(w, start.flow, p, { 'accept-language': 'fr' });
+    const [mail] = await mailsTo(p, 'code');
+    const code = codeIn(parseMail(mail.text));
+    assertMailIn(mail, 'tr', 'code', p, { code });
+    const entered = await w.submitCode(new URL(`/enrol/code?flow=${start.flow}`, srv.issuer), code);
+    assert.ok(entered.ok, entered.res.text.slice(0, 300));
+    const reg = await w.registerPasskey(start.flow, new SoftAuthenticator({ origin: srv.issuer }));
+    assert.equal(reg.res.status, 200, reg.res.text);
+    const [notice] = await mailsTo(p, 'passkey_added');
+    const n = assertMailIn(notice, 'tr', 'passkey_added', p);
+    assert.match(n.headers.subject, /^=\?UTF-8\?B\?/i, 'the Turkish subject (with ı and ş) is an encoded word');
+  });
+
+  test('a recovery code the helpdesk mails (no journey at all) is in the register language (ar)', async () => {
+    const p = people[4];
+    await enrolWithInvite(srv, { authorizeUrl: authRequest(srv, rp).url, person: p });
+    const support = await staffWalker(srv, 'Sam Support', 'support');
+    const supervisor = await staffWalker(srv, 'Vera Supervisor', 'supervisor');
+    await openRecoveryCase(srv, support, p.person_number, true);
+    // The supervisor's console is in Dutch: that does not change the person's mail.
+    supervisor.jar.store(srv.issuer, ['wp_lang=nl; Path=/']);
+    const page = await supervisor.get(`/support/person?person_number=${p.person_number}`);
+    const approve = formWith(page.text, 'delivery');
+    assert.ok(approve, 'the supervisor may approve');
+    const done = await supervisor.postForm(new URL(approve.attrs.action, srv.issuer), { ...approve.hidden, delivery: 'mail' });
+    assert.equal(done.status, 200, done.text.slice(0, 300));
+    const [mail] = await mailsTo(p, 'recovery');
+    const m = assertMailIn(mail, 'ar', 'recovery', p, { code: codeIn(parseMail(mail.text)), hours: '5' });
+    assert.match(m.headers.subject, /^=\?UTF-8\?B\?/i, 'the Arabic subject is an encoded word');
+  });
+
+  test('a person whose register language is zh-Hans gets the code in Chinese, the subject encoded', async () => {
+    const p = people[3];
+    const w = new Walker(srv.issuer);
+    const start = await w.authorize(authRequest(srv, rp).url);
+    await askCode(w, start.flow, p, { 'accept-language': 'en' });
+    const [mail] = await mailsTo(p, 'code');
+    assertMailIn(mail, 'zh-Hans', 'code', p, { code: codeIn(parseMail(mail.text)) });
   });
 });
 

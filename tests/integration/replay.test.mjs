@@ -215,4 +215,37 @@ describe('single-use values cannot be replayed', { timeout: 600000 }, () => {
     refusedReplay('PAR request_uri', second.kind !== 'login' && second.kind !== 'redirect',
       `${second.kind} ${second.res?.status}`);
   });
+
+  test('a session cookie stops working once the browser signs in again', T, async () => {
+    const p = person();
+    const { walker, authenticator } = await enrolWithInvite(srv, { authorizeUrl: authRequest(srv, rp).url, person: p });
+    const sessionOf = (w) => w.jar.list().find((c) => c.name === 'wp_session')?.value;
+    // A browser holding only COOKIE as its session: prompt=none answers from the session
+    // (a code) or not (login_required); /account shows the account or refuses.
+    const withCookie = async (cookie) => {
+      const w = new Walker(srv.issuer);
+      w.jar.store(srv.issuer, [`wp_session=${cookie}; Path=/; HttpOnly`]);
+      const start = await w.authorize(authRequest(srv, rp, { prompt: 'none' }).url);
+      assert.equal(start.kind, 'redirect', `prompt=none redirects (got ${start.kind})`);
+      const account = await w.get(new URL('/account', srv.issuer));
+      return { code: start.redirect.searchParams.get('code'), error: start.redirect.searchParams.get('error'), account: account.status };
+    };
+    const old = sessionOf(walker);
+    assert.ok(old, 'enrolment left a session cookie');
+    const before = await withCookie(old);
+    assert.ok(before.code, 'the first session is in use');
+    assert.equal(before.account, 200);
+
+    // Signing in again in the same browser (prompt=login) replaces the cookie.
+    const again = await signInWithPasskey(srv, { authorizeUrl: authRequest(srv, rp, { prompt: 'login' }).url, authenticator, walker });
+    assert.equal(again.redirect.searchParams.get('error'), null);
+    const current = sessionOf(walker);
+    assert.ok(current && current !== old, 'a new session cookie');
+    const now = await withCookie(current);
+    assert.ok(now.code, 'the new session works');
+    const replayed = await withCookie(old);
+    assert.equal(replayed.error, 'login_required', 'the old cookie no longer signs anyone in');
+    assert.equal(replayed.code, null);
+    refusedReplay('session cookie after a new sign-in', replayed.account === 401, `account ${replayed.account}`);
+  });
 });

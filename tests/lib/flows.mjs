@@ -2,7 +2,7 @@
 // authenticator (softauthn.mjs), shared by the integration and e2e tests.
 
 import assert from 'node:assert/strict';
-import { Walker, authorizationRequest, tokenRequest } from './browserless.mjs';
+import { Walker, authorizationRequest, formWith, tokenRequest } from './browserless.mjs';
 import { SoftAuthenticator } from './softauthn.mjs';
 
 // GETs the discovery document.
@@ -77,4 +77,36 @@ export function exchange(meta, client, code, verifier, extraParams = {}) {
     { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier, ...extraParams },
     { method: client.method ?? 'basic', id: client.client_id, secret: client.client_secret },
   );
+}
+
+// A staff member of ROLE with a console session in a browserless Walker (software
+// authenticator), from a `staff add` code.
+export async function staffWalker(srv, name, role) {
+  const r = await srv.run(['staff', 'add', '--name', name, '--role', role]);
+  assert.equal(r.code, 0, r.stderr);
+  const code = r.stdout.trim().split('\n').pop().trim();
+  const walker = new Walker(srv.issuer);
+  const enrol = await walker.get('/support/enrol');
+  const form = formWith(enrol.text, 'code');
+  const ready = await walker.postForm(new URL(form.attrs.action ?? '/support/enrol', srv.issuer), { ...form.hidden, code });
+  assert.equal(ready.status, 200, ready.text.slice(0, 300));
+  const opts = await walker.postJSON('/support/webauthn/register/options', {});
+  const auth = new SoftAuthenticator({ origin: srv.issuer });
+  const done = await walker.postJSON('/support/webauthn/register/verify', { credential: auth.create(opts.json) });
+  assert.equal(done.status, 200, done.text);
+  return walker;
+}
+
+// Opens a recovery case for person number PN from the console of WALKER (a staff
+// member's walker, see staffWalker); with verified (a verified call) the code works at
+// once, else after the cooling-off.
+export async function openRecoveryCase(srv, walker, pn, verified) {
+  const page = await walker.get(`/support/person?person_number=${pn}`);
+  const form = formWith(page.text, 'reason');
+  assert.ok(form, 'the person page offers to open a case');
+  const res = await walker.postForm(new URL(form.attrs.action, srv.issuer), {
+    ...form.hidden, reason: 'Lost phone', document_type: 'passport', country: 'NL', document_last4: 'XY34', method: 'video',
+    ...(verified ? { verified_call: '1' } : {}),
+  });
+  assert.equal(res.status, 200, res.text.slice(0, 300));
 }

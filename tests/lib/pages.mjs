@@ -85,12 +85,13 @@ export async function addAuthenticator(context, page) {
 }
 
 // Clicks the submit button of the form holding FIELD (or the only form).
-async function submitForm(page, field) {
+export async function submitForm(page, field) {
   const form = field ? page.locator('form', { has: page.locator(`[name=${field}]`) }) : page.locator('form');
   await Promise.all([page.waitForNavigation(), form.locator('button[type=submit]').first().click()]);
 }
 
-async function authorize(page, srv, client, extra) {
+// Starts a journey of CLIENT in PAGE; returns the flow id of /login.
+export async function authorize(page, srv, client, extra) {
   const { url } = authRequest(srv, client, extra);
   await page.goto(url.href);
   await page.waitForURL((u) => u.pathname === '/login', { timeout: STEP_MS });

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -174,6 +175,90 @@ static void test_open_and_versions(void **state)
     assert_int_equal(store_open(missing, 0, &s2, err, sizeof err), WP_ERR);
     assert_true(err[0] != '\0');
     assert_int_not_equal(access(missing, F_OK), 0);
+}
+
+/* Runs sql on the database file at path (outside the store). */
+static void raw_sql(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "sqlite: %s\n", msg ? msg : "?");
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    assert_int_equal(rc, SQLITE_OK);
+}
+
+/* Migration 6 on a database of version 5: unused diploma codes (which cannot be tied to
+ * a flow) go, other codes stay; each refresh token gets an issue time: six hours before
+ * its expiry, but not before its grant's sign-in and not after the migration. */
+static void test_migration_6(void **state)
+{
+    fx_t *f = *state;
+    char err[256];
+    int64_t t0 = (int64_t)time(NULL);
+    int version = store_schema_version(f->s);
+    store_code_t unused = {"m-unused", "diploma", "111222333", "low", "diploma", t0 + 900, NULL};
+    store_code_t used = {"m-used", "diploma", "111222333", "low", "diploma", t0 + 900, NULL};
+    store_code_t staff = {"m-staff", "enrol", "111222333", "subst", "assisted", t0 + 900, NULL};
+    store_grant_t g = {.family = "m-fam",
+                       .client_id = "rp",
+                       .account_id = "acct",
+                       .scope = "openid",
+                       .auth_time = t0 - 7200,
+                       .expires_at = t0 + 3600};
+    store_code_t out;
+    memset(&out, 0, sizeof out);
+
+    assert_true(version >= 6);
+    assert_int_equal(store_code_add(f->s, &unused), WP_OK);
+    assert_int_equal(store_code_add(f->s, &used), WP_OK);
+    assert_int_equal(store_code_add(f->s, &staff), WP_OK);
+    assert_int_equal(store_code_redeem(f->s, "m-used", "diploma", t0, &out), WP_OK);
+    store_code_clear(&out);
+    assert_int_equal(store_grant_add(f->s, &g), WP_OK);
+    assert_int_equal(store_refresh_add(f->s, "m-rt-normal", "m-fam", 0, t0 + 21600 - 600), WP_OK);
+    assert_int_equal(store_refresh_add(f->s, "m-rt-early", "m-fam", 0, t0 + 3600), WP_OK);
+    assert_int_equal(store_refresh_add(f->s, "m-rt-long", "m-fam", 0, t0 + 30 * 86400), WP_OK);
+    store_close(f->s);
+    f->s = NULL;
+
+    /* Back to version 5, as an older wereldpas left it. */
+    raw_sql(f->path, "DROP INDEX codes_person;"
+                     "ALTER TABLE codes DROP COLUMN pn_key;"
+                     "ALTER TABLE codes DROP COLUMN flow_hash;"
+                     "ALTER TABLE refresh_tokens DROP COLUMN issued_at;"
+                     "UPDATE schema_version SET version = 5;");
+    assert_int_equal(store_open(f->url, 1, &f->s, err, sizeof err), WP_OK);
+    store_set_keys(f->s, lookup_key, seal_key);
+    int64_t t1 = (int64_t)time(NULL);
+    assert_int_equal(store_schema_version(f->s), version);
+
+    assert_int_equal(store_code_redeem(f->s, "m-unused", "diploma", t1, &out), WP_ERR_NOTFOUND);
+    assert_int_equal(store_code_redeem(f->s, "m-used", "diploma", t1, &out), WP_ERR_USED);
+    assert_int_equal(store_code_redeem(f->s, "m-staff", "enrol", t1, &out), WP_OK);
+    assert_string_equal(out.person_number, "111222333");
+    store_code_clear(&out);
+
+    store_grant_t got = {0};
+    int64_t exp = 0;
+    assert_int_equal(store_refresh_get(f->s, "m-rt-normal", t1, &got, &exp), WP_OK);
+    assert_int_equal(got.refresh_issued_at, t0 - 600);
+    store_grant_clear(&got);
+    assert_int_equal(store_refresh_get(f->s, "m-rt-early", t1, &got, &exp), WP_OK);
+    assert_int_equal(got.refresh_issued_at, t0 - 7200); /* the sign-in */
+    store_grant_clear(&got);
+    assert_int_equal(store_refresh_get(f->s, "m-rt-long", t1, &got, &exp), WP_OK);
+    assert_true(got.refresh_issued_at >= t0 && got.refresh_issued_at <= t1); /* the migration */
+    store_grant_clear(&got);
+
+    /* A new code after the migration is found by its person again. */
+    store_code_t fresh = {"m-new", "diploma", "111222333", "low", "diploma", t1 + 900, "fl"};
+    int cancelled = -1;
+    assert_int_equal(store_code_replace(f->s, &fresh, &cancelled), WP_OK);
+    assert_int_equal(cancelled, 0);
 }
 
 static void test_open_urls(void **state)
@@ -534,8 +619,8 @@ static void test_credential_touch(void **state)
 static void test_codes(void **state)
 {
     fx_t *f = *state;
-    store_code_t c1 = {"hash-1", "enrol", "111222333", "substantial", "assisted", 1000};
-    store_code_t c2 = {"hash-2", "enrol", "222333444", "low", "diploma", 500};
+    store_code_t c1 = {"hash-1", "enrol", "111222333", "substantial", "assisted", 1000, NULL};
+    store_code_t c2 = {"hash-2", "enrol", "222333444", "low", "diploma", 500, NULL};
     store_code_t out;
     memset(&out, 0, sizeof out);
 
@@ -560,6 +645,103 @@ static void test_codes(void **state)
     assert_int_equal(store_code_redeem(f->s, "hash-1", "enrol", 999, &out), WP_ERR_USED);
     assert_int_equal(store_code_redeem(f->s, "hash-1", "enrol", 2000, &out), WP_ERR_USED);
     assert_null(out.hash);
+}
+
+/* A code bound to a flow is found only in that flow; elsewhere (and without a flow) it
+ * looks exactly like a code that does not exist, used, expired or not, and stays usable
+ * in its own flow. A code bound to no flow works in any. */
+static void test_codes_in_flow(void **state)
+{
+    fx_t *f = *state;
+    store_code_t bound = {"hash-b", "diploma", "111222333", "low", "diploma", 1000, "flow-a"};
+    store_code_t old = {"hash-o", "diploma", "111222333", "low", "diploma", 500, "flow-a"};
+    store_code_t any = {"hash-any", "enrol", "222333444", "low", "assisted", 1000, NULL};
+    store_code_t out;
+    memset(&out, 0, sizeof out);
+
+    assert_int_equal(store_code_add(f->s, &bound), WP_OK);
+    assert_int_equal(store_code_add(f->s, &old), WP_OK);
+    assert_int_equal(store_code_add(f->s, &any), WP_OK);
+
+    static const struct {
+        const char *hash, *kind, *flow;
+        int64_t now;
+        wp_err_t want;
+    } rows[] = {
+        {"hash-b", "diploma", "flow-b", 100, WP_ERR_NOTFOUND}, /* another flow */
+        {"hash-b", "diploma", NULL, 100, WP_ERR_NOTFOUND},     /* no flow */
+        {"hash-o", "diploma", "flow-b", 600, WP_ERR_NOTFOUND}, /* expired, in another flow */
+        {"hash-o", "diploma", "flow-a", 600, WP_ERR_EXPIRED},  /* expired, in its own flow */
+        {"hash-b", "diploma", "flow-a", 100, WP_OK},           /* its own flow */
+        {"hash-b", "diploma", "flow-b", 100, WP_ERR_NOTFOUND}, /* used, in another flow */
+        {"hash-b", "diploma", "flow-a", 100, WP_ERR_USED},     /* used, in its own flow */
+        {"hash-any", "enrol", "flow-z", 100, WP_OK},           /* unbound: any flow */
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        assert_int_equal(
+            store_code_redeem_in(f->s, rows[i].hash, rows[i].kind, rows[i].flow, rows[i].now, &out),
+            rows[i].want);
+        if (rows[i].want == WP_OK && rows[i].flow && strcmp(rows[i].kind, "diploma") == 0) {
+            assert_string_equal(out.flow_hash, rows[i].flow);
+            assert_string_equal(out.person_number, "111222333");
+        } else if (rows[i].want == WP_OK) {
+            assert_string_equal(out.hash, "hash-any");
+            assert_null(out.flow_hash);
+        } else {
+            assert_null(out.hash);
+        }
+        store_code_clear(&out);
+    }
+    /* store_code_redeem has no flow: it never finds a bound code. */
+    store_code_t later = {"hash-c", "diploma", "111222333", "low", "diploma", 1000, "flow-a"};
+    assert_int_equal(store_code_add(f->s, &later), WP_OK);
+    assert_int_equal(store_code_redeem(f->s, "hash-c", "diploma", 100, &out), WP_ERR_NOTFOUND);
+    assert_int_equal(store_code_redeem_in(f->s, "hash-c", "diploma", "flow-a", 100, &out), WP_OK);
+    store_code_clear(&out);
+}
+
+/* A new code that replaces: every unused code of that kind and person goes, used ones
+ * and those of other kinds or people stay. */
+static void test_code_replace(void **state)
+{
+    fx_t *f = *state;
+    store_code_t first = {"r-1", "diploma", "111222333", "low", "diploma", 1000, "flow-a"};
+    store_code_t second = {"r-2", "diploma", "111222333", "low", "diploma", 1000, "flow-b"};
+    store_code_t used = {"r-u", "diploma", "111222333", "low", "diploma", 1000, "flow-u"};
+    store_code_t other_kind = {"r-e", "enrol", "111222333", "subst", "assisted", 1000, NULL};
+    store_code_t other_person = {"r-p", "diploma", "222333444", "low", "diploma", 1000, "flow-p"};
+    store_code_t third = {"r-3", "diploma", "111222333", "low", "diploma", 1000, "flow-c"};
+    store_code_t no_person = {"r-x", "diploma", NULL, "low", "diploma", 1000, "flow-c"};
+    store_code_t out;
+    int cancelled = -1;
+    memset(&out, 0, sizeof out);
+
+    assert_int_equal(store_code_add(f->s, &used), WP_OK);
+    assert_int_equal(store_code_redeem_in(f->s, "r-u", "diploma", "flow-u", 10, &out), WP_OK);
+    store_code_clear(&out);
+    assert_int_equal(store_code_add(f->s, &other_kind), WP_OK);
+    assert_int_equal(store_code_add(f->s, &other_person), WP_OK);
+    assert_int_equal(store_code_replace(f->s, &first, &cancelled), WP_OK);
+    assert_int_equal(cancelled, 0);
+    assert_int_equal(store_code_replace(f->s, &second, &cancelled), WP_OK);
+    assert_int_equal(cancelled, 1);
+    assert_int_equal(store_code_replace(f->s, &third, NULL), WP_OK);
+    assert_int_equal(store_code_replace(f->s, &no_person, NULL), WP_ERR_INVALID);
+    /* A hash that is taken (by the used code) changes nothing: third stays usable. */
+    assert_int_equal(store_code_replace(f->s, &used, &cancelled), WP_ERR_EXISTS);
+    assert_int_equal(cancelled, 1); /* untouched on error */
+
+    assert_int_equal(store_code_redeem_in(f->s, "r-1", "diploma", "flow-a", 20, &out),
+                     WP_ERR_NOTFOUND);
+    assert_int_equal(store_code_redeem_in(f->s, "r-2", "diploma", "flow-b", 20, &out),
+                     WP_ERR_NOTFOUND);
+    assert_int_equal(store_code_redeem_in(f->s, "r-u", "diploma", "flow-u", 20, &out), WP_ERR_USED);
+    assert_int_equal(store_code_redeem_in(f->s, "r-3", "diploma", "flow-c", 20, &out), WP_OK);
+    store_code_clear(&out);
+    assert_int_equal(store_code_redeem(f->s, "r-e", "enrol", 20, &out), WP_OK);
+    store_code_clear(&out);
+    assert_int_equal(store_code_redeem_in(f->s, "r-p", "diploma", "flow-p", 20, &out), WP_OK);
+    store_code_clear(&out);
 }
 
 /* ---- challenges */
@@ -752,8 +934,8 @@ static void test_purge(void **state)
     fx_t *f = *state;
     store_flow_t fl_old = {"flow-old", "b", "{}", NULL, NULL, NULL, 0, 1, 100};
     store_flow_t fl_new = {"flow-new", "b", "{}", NULL, NULL, NULL, 0, 1, 1000};
-    store_code_t code_old = {"code-old", "enrol", "1", "low", "diploma", 100};
-    store_code_t code_new = {"code-new", "enrol", "1", "low", "diploma", 1000};
+    store_code_t code_old = {"code-old", "enrol", "1", "low", "diploma", 100, NULL};
+    store_code_t code_new = {"code-new", "enrol", "1", "low", "diploma", 1000, NULL};
     store_session_t s_old = {"s-old", "sid-o", "a", "low", 1, 100};
     store_session_t s_new = {"s-new", "sid-n", "a", "low", 1, 1000};
     store_authcode_t ac_old = {"ac-old", "c",  "r",  NULL, NULL, "a",
@@ -935,7 +1117,7 @@ static void test_register_lookups(void **state)
     /* A second connection without keys refuses personal data. */
     store_t *s2 = NULL;
     store_account_t acc_out;
-    store_code_t code = {"hash-k", "enrol", "111222333", "low", "diploma", 1000};
+    store_code_t code = {"hash-k", "enrol", "111222333", "low", "diploma", 1000, NULL};
     memset(&acc_out, 0, sizeof acc_out);
     assert_int_equal(store_open(f->url, 0, &s2, err, sizeof err), WP_OK);
     assert_int_equal(store_person_get(s2, "111222333", &p), WP_ERR);
@@ -1026,7 +1208,7 @@ static void test_nothing_in_the_clear(void **state)
     uint8_t pk[] = {0xa5, 0x01, 0x02, 0x03, 0x26};
     store_credential_t cred = make_cred("cred-scan", pk, sizeof pk);
     store_person_t p;
-    store_code_t code = {"hash-scan", "enrol", "246813579", "low", "diploma", 5000}, out;
+    store_code_t code = {"hash-scan", "enrol", "246813579", "low", "diploma", 5000, NULL}, out;
     store_flow_t fl = {"flow-scan", "browser-scan", "{}", NULL, NULL, NULL, 0, 100, 5000}, fo;
     memset(&p, 0, sizeof p);
     memset(&out, 0, sizeof out);
@@ -1158,7 +1340,7 @@ static void test_concurrent_single_use(void **state)
             for (int rep = 0; rep < 3; rep++, round++) {
                 snprintf(value, sizeof value, "race-%d", round);
                 if (kind == 0) {
-                    store_code_t c = {value, "enrol", "111222333", "low", "diploma", 1000};
+                    store_code_t c = {value, "enrol", "111222333", "low", "diploma", 1000, NULL};
                     assert_int_equal(store_code_add(f->s, &c), WP_OK);
                 } else {
                     store_authcode_t c = {value,    "c",  "r",  NULL, NULL, "a",
@@ -1192,6 +1374,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_open_and_versions),
+        T(test_migration_6),
         cmocka_unit_test(test_open_urls),
         T(test_clients),
         T(test_keys),
@@ -1199,6 +1382,8 @@ int main(void)
         T(test_account_bind),
         T(test_credential_touch),
         T(test_codes),
+        T(test_codes_in_flow),
+        T(test_code_replace),
         T(test_challenges),
         T(test_flows),
         T(test_sessions),

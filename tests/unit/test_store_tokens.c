@@ -75,7 +75,7 @@ static void add_grant(store_t *s, const char *fam, const char *code_hash, const 
                        .expires_at = NOW + 600};
     assert_int_equal(store_grant_add(s, &g), WP_OK);
     if (rt)
-        assert_int_equal(store_refresh_add(s, rt, fam, NOW + 3600), WP_OK);
+        assert_int_equal(store_refresh_add(s, rt, fam, NOW - 5, NOW + 3600), WP_OK);
     if (jti)
         assert_int_equal(store_access_add(s, jti, fam, NOW + 600), WP_OK);
 }
@@ -110,6 +110,29 @@ static void test_rotation(void **state)
     assert_int_equal(store_refresh_rotate(f->s, "rt2", "rt4", NOW + 7200, NOW + 2, &g),
                      WP_ERR_NOTFOUND);
     assert_int_equal(store_access_check(f->s, "at1"), WP_ERR_USED);
+}
+
+/* A refresh token keeps its own issue time (introspection's iat): the first one its
+ * grant's, a rotated one the time of the rotation, whatever the lifetimes. */
+static void test_refresh_issued_at(void **state)
+{
+    fx_t *f = *state;
+    store_grant_t g = {0};
+    int64_t exp = 0;
+    add_grant(f->s, "fam-i", NULL, "rti1", NULL);
+
+    assert_int_equal(store_refresh_get(f->s, "rti1", NOW, &g, &exp), WP_OK);
+    assert_int_equal(g.refresh_issued_at, NOW - 5);
+    assert_int_equal(exp, NOW + 3600);
+    store_grant_clear(&g);
+
+    assert_int_equal(store_refresh_rotate(f->s, "rti1", "rti2", NOW + 900, NOW + 100, &g), WP_OK);
+    assert_int_equal(g.refresh_issued_at, NOW - 5); /* of the token that was handed in */
+    store_grant_clear(&g);
+    assert_int_equal(store_refresh_get(f->s, "rti2", NOW + 200, &g, &exp), WP_OK);
+    assert_int_equal(g.refresh_issued_at, NOW + 100);
+    assert_int_equal(exp, NOW + 900);
+    store_grant_clear(&g);
 }
 
 static void test_refresh_errors(void **state)
@@ -218,8 +241,9 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_rotation), T(test_refresh_errors),  T(test_revocation), T(test_assertion_jti),
-        T(test_par),      T(test_session_clients),
+        T(test_rotation),        T(test_refresh_issued_at), T(test_refresh_errors),
+        T(test_revocation),      T(test_assertion_jti),     T(test_par),
+        T(test_session_clients),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
