@@ -103,7 +103,14 @@
       say(box.getAttribute("data-msg-wait"));
     }
     var base = "/webauthn/" + kind + "/";
-    var sent = post(base + "options", { flow: flow });
+    /* Options fetched when the page loaded, if still fresh: the browser's passkey dialog
+     * then opens at once after the click (no round trip on a slow line, and Safari sees
+     * the call close to the click). Used once; a retry fetches new ones. */
+    var early = box.wpEarly;
+    box.wpEarly = null;
+    function fetchNow() { return post(base + "options", { flow: flow }); }
+    var sent = early && Date.now() - early.at < EARLY_MAX_AGE ? early.sent.catch(fetchNow)
+                                                               : fetchNow();
     box.wpOptions = sent.catch(function () {}); /* the next ceremony waits for it */
     return sent.then(function (opts) {
       if (kind === "register")
@@ -131,6 +138,16 @@
       button.disabled = false;
       button.focus();
     });
+  }
+
+  /* Fetches the registration options as soon as the page shows the create button (see
+   * run). Sign-in does not: the autofill offer holds that flow's challenge. */
+  var EARLY_MAX_AGE = 240000; /* ms; the server's challenges last five minutes */
+  function fetchEarly(box) {
+    if (box.getAttribute("data-ceremony") !== "register") return;
+    var sent = post("/webauthn/register/options", { flow: box.getAttribute("data-flow") });
+    sent.catch(function () {}); /* a failure here is retried by the click */
+    box.wpEarly = { at: Date.now(), sent: sent };
   }
 
   /* Offers the passkeys of this site in the autofill of the username field, where the
@@ -199,6 +216,7 @@
           unsupported(box, button);
           return;
         }
+        fetchEarly(box);
         var cancelAutofill = offerAutofill(box, button);
         button.addEventListener("click", function () {
           if (button.disabled) return;
