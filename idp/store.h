@@ -433,10 +433,13 @@ wp_err_t store_session_clients_take(store_t *s, const char *sid, const char *acc
 /* ==== personal data at rest ====
  * Gives the backend its two keys (derived from the master key, see idp/app.h): lookup_key
  * for the keyed hashes it searches person numbers, diploma matches and names by, and
- * seal_key for the sealed copies of register rows and person numbers. Call it once, right
- * after store_open, before other threads use the store. Until it is called, every
- * function that reads or writes personal data (register, accounts, codes, flows with a
- * person, recovery cases) returns WP_ERR. The keys are copied. */
+ * seal_key for the sealed copies of register rows and person numbers, and of what staff
+ * and people type (staff names, the reason and evidence of recovery cases, passkey
+ * names). Call it once, right after store_open, before other threads use the store: on a
+ * database migrated from before that text was sealed, it seals the text then, in one
+ * transaction (a failure is logged and retried at the next call). Until it is called,
+ * every function that reads or writes personal data (register, accounts, codes, flows with
+ * a person, recovery cases, staff, named passkeys) returns WP_ERR. The keys are copied. */
 void store_set_keys(store_t *s, const uint8_t lookup_key[32], const uint8_t seal_key[32]);
 /* ==== end of personal data at rest ==== */
 

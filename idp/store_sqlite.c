@@ -338,6 +338,32 @@ static const char *const migrations[] = {
     "UPDATE refresh_tokens SET issued_at = MIN(CAST(strftime('%s', 'now') AS INTEGER),"
     " MAX(expires_at - 21600, COALESCE((SELECT g.auth_time FROM grants g"
     " WHERE g.family = refresh_tokens.family), 0)));",
+    /* 7: what staff and people type, at rest. Staff names, the reason and evidence of
+     * recovery cases and passkey names are sealed like person numbers. The seal key comes
+     * from the master key, which SQL never sees: this migration moves the text of existing
+     * rows into seal_pending and drops the clear columns; the first store_set_keys on the
+     * database seals what is pending into the new columns and empties seal_pending, in one
+     * transaction (sq_seal_pending). */
+    "CREATE TABLE seal_pending ("
+    "  what TEXT NOT NULL,"
+    "  row_id TEXT NOT NULL,"
+    "  clear TEXT NOT NULL,"
+    "  PRIMARY KEY (what, row_id)"
+    ");"
+    "INSERT INTO seal_pending SELECT 'staff.name', id, name FROM staff;"
+    "INSERT INTO seal_pending SELECT 'recovery_cases.reason', id, reason FROM recovery_cases;"
+    "INSERT INTO seal_pending SELECT 'recovery_cases.evidence', id, evidence"
+    " FROM recovery_cases;"
+    "INSERT INTO seal_pending SELECT 'credentials.name', cred_id, name FROM credentials"
+    " WHERE name IS NOT NULL;"
+    "ALTER TABLE staff DROP COLUMN name;"
+    "ALTER TABLE staff ADD COLUMN name_sealed BLOB;"
+    "ALTER TABLE recovery_cases DROP COLUMN reason;"
+    "ALTER TABLE recovery_cases DROP COLUMN evidence;"
+    "ALTER TABLE recovery_cases ADD COLUMN reason_sealed BLOB;"
+    "ALTER TABLE recovery_cases ADD COLUMN evidence_sealed BLOB;"
+    "ALTER TABLE credentials DROP COLUMN name;"
+    "ALTER TABLE credentials ADD COLUMN name_sealed BLOB;",
 };
 
 #define SQ_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -541,7 +567,9 @@ static wp_err_t grow(void **arr, size_t *cap, size_t n, size_t elem)
  *   row_key   ("register_row": person_number, institution, programme, diploma_date), a
  *             register row's identity across imports.
  * Everything a caller reads back is sealed with seal_key (crypto/seal.h): a register row as
- * JSON of all its fields, elsewhere the person number alone. */
+ * JSON of all its fields, elsewhere the person number alone. What staff and people type is
+ * sealed too (from schema version 7): staff names, the reason and evidence (JSON) of
+ * recovery cases, passkey names. */
 
 #define SQ_KEY_HEX 64
 #define PERSON_FIELDS 9
@@ -659,9 +687,9 @@ static wp_err_t sq_unseal_col(const sq_t *q, sqlite3_stmt *st, int i, char **out
     return WP_OK;
 }
 
-/* As sq_unseal_col, for a person number that may be absent: WP_ERR also when there is
- * one and the store has no keys. */
-static wp_err_t sq_unseal_pn(const sq_t *q, sqlite3_stmt *st, int i, char **out)
+/* As sq_unseal_col, for a sealed text that may be absent (a person number, a passkey
+ * name): WP_ERR also when there is one and the store has no keys. */
+static wp_err_t sq_unseal_opt(const sq_t *q, sqlite3_stmt *st, int i, char **out)
 {
     *out = NULL;
     if (sqlite3_column_type(st, i) == SQLITE_NULL)
@@ -752,13 +780,89 @@ static wp_err_t sq_person_row(const sq_t *q, const store_person_t *p, sq_person_
     return rc;
 }
 
+/* Where each kind of seal_pending row (migration 7) goes: ?1 the sealed text, ?2 the row. */
+static const struct {
+    const char *what;
+    const char *sql;
+} sq_pending_targets[] = {
+    {"staff.name", "UPDATE staff SET name_sealed = ?1 WHERE id = ?2"},
+    {"recovery_cases.reason", "UPDATE recovery_cases SET reason_sealed = ?1 WHERE id = ?2"},
+    {"recovery_cases.evidence", "UPDATE recovery_cases SET evidence_sealed = ?1 WHERE id = ?2"},
+    {"credentials.name", "UPDATE credentials SET name_sealed = ?1 WHERE cred_id = ?2"},
+};
+
+/* Seals every text migration 7 left in seal_pending into its row and empties
+ * seal_pending, all in one transaction; then truncates the write-ahead log, so the clear
+ * text leaves it too. *sealed gets how many texts were sealed. On error nothing changed.
+ * Lock held, keys set. */
+static wp_err_t sq_seal_pending(sq_t *q, int *sealed)
+{
+    sqlite3_stmt *st = NULL;
+    int n = 0;
+    *sealed = 0;
+    wp_err_t rc = sq_prep(q, &st, "SELECT 1 FROM seal_pending LIMIT 1", "");
+    if (!rc)
+        rc = sq_row(q, st);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc)
+        return rc == WP_ERR_NOTFOUND ? WP_OK : rc;
+    rc = sq_begin(q);
+    if (!rc)
+        rc = sq_prep(q, &st, "SELECT what, row_id, clear FROM seal_pending", "");
+    while (!rc && (rc = sq_row(q, st)) == WP_OK) {
+        const char *what = (const char *)sqlite3_column_text(st, 0);
+        const char *id = (const char *)sqlite3_column_text(st, 1);
+        const char *clear = (const char *)sqlite3_column_text(st, 2);
+        const char *sql = NULL;
+        uint8_t *box = NULL;
+        size_t box_len = 0;
+        for (size_t i = 0; what && i < sizeof sq_pending_targets / sizeof sq_pending_targets[0];
+             i++) {
+            if (strcmp(what, sq_pending_targets[i].what) == 0)
+                sql = sq_pending_targets[i].sql;
+        }
+        if (!sql || !id || !clear) {
+            WP_LOG_ERR("storage: seal_pending holds a row of unknown kind");
+            rc = WP_ERR;
+            break;
+        }
+        rc = sq_seal(q, clear, &box, &box_len);
+        if (!rc)
+            rc = sq_exec(q, NULL, sql, "bt", (const void *)box, box_len, id);
+        free(box);
+        n++;
+    }
+    if (rc == WP_ERR_NOTFOUND)
+        rc = WP_OK;
+    sqlite3_finalize(st);
+    if (!rc)
+        rc = sq_exec(q, NULL, "DELETE FROM seal_pending", "");
+    if (!rc)
+        rc = sq_commit(q);
+    if (rc) {
+        sq_rollback(q);
+        return rc;
+    }
+    /* Best effort: another connection reading the log keeps it; it is truncated later. */
+    sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    *sealed = n;
+    return WP_OK;
+}
+
 static void sq_set_keys(void *impl, const uint8_t lookup_key[32], const uint8_t seal_key[32])
 {
     sq_t *q = impl;
+    int sealed = 0;
     sq_lock(q);
     memcpy(q->lookup_key, lookup_key, sizeof q->lookup_key);
     memcpy(q->seal_key, seal_key, sizeof q->seal_key);
     q->keyed = 1;
+    if (sq_seal_pending(q, &sealed))
+        WP_LOG_ERR("storage: cannot seal the staff names, case texts and passkey names of an "
+                   "older database; they stay unreadable until the next start");
+    else if (sealed > 0)
+        WP_LOG_INFO("storage: sealed %d texts stored in the clear by an older wereldpas", sealed);
     sq_unlock(q);
 }
 
@@ -1414,12 +1518,12 @@ static wp_err_t sq_account_bind_credential(void *impl, const char *person_number
     sqlite3_stmt *st = NULL;
     char *id = NULL;
     char key[SQ_KEY_HEX + 1];
-    uint8_t *sealed = NULL;
-    size_t sealed_len = 0;
+    uint8_t *sealed = NULL, *name = NULL;
+    size_t sealed_len = 0, name_len = 0;
     int bad = 0;
     if (!person_number || !cred || !cred->cred_id || !cred->public_key || cred->public_key_len == 0)
         return WP_ERR_INVALID;
-    if (sq_need_keys(q))
+    if (sq_need_keys(q) || (cred->name && sq_seal(q, cred->name, &name, &name_len)))
         return WP_ERR;
     sq_pn_key(q, person_number, key);
     sq_lock(q);
@@ -1457,12 +1561,12 @@ static wp_err_t sq_account_bind_credential(void *impl, const char *person_number
         goto out;
     rc = sq_exec(q, NULL,
                  "INSERT INTO credentials (cred_id, account_id, public_key, alg, sign_count,"
-                 " backup_eligible, backup_state, aaguid, transports, name, created_at,"
+                 " backup_eligible, backup_state, aaguid, transports, name_sealed, created_at,"
                  " last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                 "ttbiIiitttII", cred->cred_id, id, (const void *)cred->public_key,
+                 "ttbiIiittbII", cred->cred_id, id, (const void *)cred->public_key,
                  cred->public_key_len, cred->alg, (int64_t)cred->sign_count,
                  cred->backup_eligible ? 1 : 0, cred->backup_state ? 1 : 0, cred->aaguid,
-                 cred->transports, cred->name, now, cred->last_used_at);
+                 cred->transports, (const void *)name, name_len, now, cred->last_used_at);
     if (rc)
         goto out;
     rc = sq_commit(q);
@@ -1472,6 +1576,7 @@ out:
         sq_rollback(q);
     sq_unlock(q);
     free(sealed);
+    free(name);
     if (rc) {
         free(id);
         return rc;
@@ -1482,10 +1587,11 @@ out:
 
 #define CREDENTIAL_COLS                                                                            \
     "cred_id, account_id, public_key, alg, sign_count, backup_eligible, backup_state, aaguid,"     \
-    " transports, name, created_at, last_used_at"
+    " transports, name_sealed, created_at, last_used_at"
 
-/* Fills c (zeroed by the caller) from a row of CREDENTIAL_COLS. */
-static wp_err_t read_credential(sqlite3_stmt *st, store_credential_t *c)
+/* Fills c (zeroed by the caller) from a row of CREDENTIAL_COLS, its name unsealed (WP_ERR
+ * for a named passkey when the store has no keys). */
+static wp_err_t read_credential(const sq_t *q, sqlite3_stmt *st, store_credential_t *c)
 {
     int bad = 0;
     c->cred_id = col_str(st, 0, &bad);
@@ -1497,7 +1603,8 @@ static wp_err_t read_credential(sqlite3_stmt *st, store_credential_t *c)
     c->backup_state = sqlite3_column_int(st, 6);
     c->aaguid = col_str(st, 7, &bad);
     c->transports = col_str(st, 8, &bad);
-    c->name = col_str(st, 9, &bad);
+    if (sq_unseal_opt(q, st, 9, &c->name))
+        bad = 1;
     c->created_at = sqlite3_column_int64(st, 10);
     c->last_used_at = sqlite3_column_int64(st, 11);
     return bad ? WP_ERR : WP_OK;
@@ -1515,7 +1622,7 @@ static wp_err_t sq_credential_get(void *impl, const char *cred_id, store_credent
     if (!rc)
         rc = sq_row(q, st);
     if (!rc)
-        rc = read_credential(st, &c);
+        rc = read_credential(q, st, &c);
     if (!rc) {
         *out = c;
         memset(&c, 0, sizeof c);
@@ -1569,7 +1676,7 @@ static wp_err_t sq_credential_list(void *impl, const char *account_id, store_cre
             break;
         store_credential_t *c = &arr[count++];
         memset(c, 0, sizeof *c);
-        rc = read_credential(st, c);
+        rc = read_credential(q, st, c);
     }
     if (rc == WP_ERR_NOTFOUND)
         rc = WP_OK;
@@ -1695,7 +1802,7 @@ static wp_err_t sq_code_redeem(void *impl, const char *hash, const char *kind,
         goto out;
     c.hash = col_str(st, 0, &bad);
     c.kind = col_str(st, 1, &bad);
-    if (sq_unseal_pn(q, st, 2, &c.person_number))
+    if (sq_unseal_opt(q, st, 2, &c.person_number))
         bad = 1;
     c.acr = col_str(st, 3, &bad);
     c.proofing = col_str(st, 4, &bad);
@@ -1760,7 +1867,7 @@ static wp_err_t sq_flow_get(void *impl, const char *id_hash, int64_t now, store_
     f.id_hash = col_str(st, 0, &bad);
     f.browser_hash = col_str(st, 1, &bad);
     f.request = col_str(st, 2, &bad);
-    if (sq_unseal_pn(q, st, 3, &f.person_number))
+    if (sq_unseal_opt(q, st, 3, &f.person_number))
         bad = 1;
     f.acr = col_str(st, 4, &bad);
     f.proofing = col_str(st, 5, &bad);
@@ -2285,8 +2392,22 @@ static wp_err_t sq_changed(sq_t *q, const char *sql, const char *types, const ch
 static wp_err_t sq_credential_rename(void *impl, const char *account_id, const char *cred_id,
                                      const char *name)
 {
-    return sq_changed(impl, "UPDATE credentials SET name = ? WHERE account_id = ? AND cred_id = ?",
-                      "ttt", name, account_id, cred_id);
+    sq_t *q = impl;
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    int changes = 0;
+    if (name && (sq_need_keys(q) || sq_seal(q, name, &sealed, &sealed_len)))
+        return WP_ERR;
+    sq_lock(q);
+    wp_err_t rc = sq_exec(q, &changes,
+                          "UPDATE credentials SET name_sealed = ? WHERE account_id = ?"
+                          " AND cred_id = ?",
+                          "btt", (const void *)sealed, sealed_len, account_id, cred_id);
+    sq_unlock(q);
+    free(sealed);
+    if (!rc && changes == 0)
+        rc = WP_ERR_NOTFOUND;
+    return rc;
 }
 
 static wp_err_t sq_credential_remove(void *impl, const char *account_id, const char *cred_id)
@@ -2406,19 +2527,64 @@ static wp_err_t sq_person_search(void *impl, const char *person_number, const ch
     return WP_OK;
 }
 
+/* ---- sealed texts in rows read as JSON (sq_rows_json): selected as hex(column) */
+
+/* Replaces member hex_name of o (the hex of a sealed text; empty for SQL NULL) by member
+ * name holding the text: a string, or with as_json the JSON value the text holds (null
+ * when it is not JSON, as sq_rows_json does). WP_ERR when it is absent or does not unseal;
+ * o may then be half changed. */
+static wp_err_t sq_unseal_member(const sq_t *q, json_t *o, const char *hex_name, const char *name,
+                                 int as_json)
+{
+    const char *hex = json_string_value(json_object_get(o, hex_name));
+    size_t hex_len = hex ? strlen(hex) : 0, len = hex_len / 2, got = 0, pt_len = 0;
+    uint8_t *bin = len ? malloc(len) : NULL, *pt = NULL;
+    json_t *v = NULL;
+    wp_err_t rc = WP_ERR;
+    if (!bin || sodium_hex2bin(bin, len, hex, hex_len, NULL, &got, NULL) != 0 || got != len)
+        goto out;
+    if (seal_decrypt(q->seal_key, bin, len, &pt, &pt_len) != 0) {
+        WP_LOG_ERR("storage: a sealed %s does not unseal (another master key?)", name);
+        goto out;
+    }
+    if (as_json) {
+        v = json_loadb((const char *)pt, pt_len, 0, NULL);
+        if (!v)
+            v = json_null();
+    } else {
+        v = json_stringn((const char *)pt, pt_len);
+    }
+    if (v && json_object_set_new(o, name, v) == 0 && json_object_del(o, hex_name) == 0)
+        rc = WP_OK;
+out:
+    if (pt) {
+        sodium_memzero(pt, pt_len);
+        free(pt);
+    }
+    free(bin);
+    return rc;
+}
+
 /* ---- staff */
 
 static wp_err_t sq_staff_add(void *impl, const json_t *staff)
 {
     sq_t *q = impl;
+    const char *name = json_string_value(json_object_get(staff, "name"));
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    if (!name)
+        return WP_ERR_INVALID;
+    if (sq_need_keys(q) || sq_seal(q, name, &sealed, &sealed_len))
+        return WP_ERR;
     sq_lock(q);
-    wp_err_t rc =
-        sq_exec(q, NULL, "INSERT INTO staff (id, name, role, created_at) VALUES (?, ?, ?, ?)",
-                "tttI", json_string_value(json_object_get(staff, "id")),
-                json_string_value(json_object_get(staff, "name")),
-                json_string_value(json_object_get(staff, "role")),
-                (int64_t)json_integer_value(json_object_get(staff, "created_at")));
+    wp_err_t rc = sq_exec(
+        q, NULL, "INSERT INTO staff (id, name_sealed, role, created_at) VALUES (?, ?, ?, ?)",
+        "tbtI", json_string_value(json_object_get(staff, "id")), (const void *)sealed, sealed_len,
+        json_string_value(json_object_get(staff, "role")),
+        (int64_t)json_integer_value(json_object_get(staff, "created_at")));
     sq_unlock(q);
+    free(sealed);
     return rc;
 }
 
@@ -2426,12 +2592,24 @@ static wp_err_t sq_staff_get(void *impl, const char *id, json_t **out)
 {
     sq_t *q = impl;
     sqlite3_stmt *st = NULL;
+    json_t *o = NULL;
+    if (sq_need_keys(q))
+        return WP_ERR;
     sq_lock(q);
-    wp_err_t rc =
-        sq_prep(q, &st, "SELECT id, name, role, created_at FROM staff WHERE id = ?", "t", id);
-    rc = sq_query_one(q, st, rc, out);
+    wp_err_t rc = sq_prep(q, &st,
+                          "SELECT id, hex(name_sealed) AS name_sealed_hex, role, created_at"
+                          " FROM staff WHERE id = ?",
+                          "t", id);
+    rc = sq_query_one(q, st, rc, &o);
     sq_unlock(q);
-    return rc;
+    if (!rc)
+        rc = sq_unseal_member(q, o, "name_sealed_hex", "name", 0);
+    if (rc) {
+        json_decref(o);
+        return rc;
+    }
+    *out = o;
+    return WP_OK;
 }
 
 static wp_err_t sq_staff_credential_add(void *impl, const store_credential_t *c)
@@ -2464,7 +2642,7 @@ static wp_err_t sq_staff_credential_get(void *impl, const char *cred_id, store_c
     if (!rc)
         rc = sq_row(q, st);
     if (!rc)
-        rc = read_credential(st, &c);
+        rc = read_credential(q, st, &c);
     if (!rc) {
         *out = c;
         memset(&c, 0, sizeof c);
@@ -2548,34 +2726,21 @@ static wp_err_t sq_staff_session_delete(void *impl, const char *hash)
 
 /* ---- recovery cases */
 
-/* pn_sealed_hex becomes person_number in case_unseal. */
+/* The *_sealed_hex columns become person_number, reason and evidence in case_unseal. */
 #define CASE_COLS                                                                                  \
-    "id, hex(pn_sealed) AS pn_sealed_hex, opened_by, reason, evidence AS evidence_json,"           \
+    "id, hex(pn_sealed) AS pn_sealed_hex, opened_by, hex(reason_sealed) AS reason_sealed_hex,"     \
+    " hex(evidence_sealed) AS evidence_sealed_hex,"                                                \
     " verified_call, status, approved_by, code_expires_at, not_before, attempts, created_at,"      \
     " updated_at"
 
-/* Replaces member pn_sealed_hex of case c by person_number, unsealed. */
+/* Replaces the sealed members of case c by person_number, reason and evidence, unsealed. */
 static wp_err_t case_unseal(const sq_t *q, json_t *c)
 {
-    const char *hex = json_string_value(json_object_get(c, "pn_sealed_hex"));
-    size_t len = hex ? strlen(hex) / 2 : 0, got = 0;
-    uint8_t *bin = len ? malloc(len) : NULL, *pt = NULL;
-    size_t pt_len = 0;
-    wp_err_t rc = WP_ERR;
-    if (!bin || sodium_hex2bin(bin, len, hex, strlen(hex), NULL, &got, NULL) != 0 || got != len)
-        goto out;
-    if (seal_decrypt(q->seal_key, bin, len, &pt, &pt_len) != 0) {
-        WP_LOG_ERR("storage: a recovery case does not unseal (another master key?)");
-        goto out;
-    }
-    if (json_object_set_new(c, "person_number", json_stringn((const char *)pt, pt_len)) == 0 &&
-        json_object_del(c, "pn_sealed_hex") == 0)
-        rc = WP_OK;
-out:
-    if (pt)
-        sq_free_secret((char *)pt);
-    free(bin);
-    return rc;
+    if (sq_unseal_member(q, c, "pn_sealed_hex", "person_number", 0) ||
+        sq_unseal_member(q, c, "reason_sealed_hex", "reason", 0) ||
+        sq_unseal_member(q, c, "evidence_sealed_hex", "evidence", 1))
+        return WP_ERR;
+    return WP_OK;
 }
 
 /* case_unseal over every case of arr. */
@@ -2595,33 +2760,40 @@ static wp_err_t sq_case_open(void *impl, const json_t *c)
 {
     sq_t *q = impl;
     const char *pn = json_string_value(json_object_get(c, "person_number"));
+    const char *reason = json_string_value(json_object_get(c, "reason"));
     char key[SQ_KEY_HEX + 1];
-    uint8_t *sealed = NULL;
-    size_t sealed_len = 0;
-    if (!pn)
-        return WP_ERR_INVALID;
-    if (sq_need_keys(q) || sq_seal(q, pn, &sealed, &sealed_len))
-        return WP_ERR;
+    char *evidence = NULL;
+    uint8_t *sealed = NULL, *reason_box = NULL, *evidence_box = NULL;
+    size_t sealed_len = 0, reason_len = 0, evidence_len = 0;
+    wp_err_t rc = WP_ERR_INVALID;
+    if (!pn || !reason)
+        goto out;
+    evidence = json_dumps(json_object_get(c, "evidence"), JSON_COMPACT | JSON_SORT_KEYS);
+    if (!evidence)
+        goto out;
+    rc = WP_ERR;
+    if (sq_need_keys(q) || sq_seal(q, pn, &sealed, &sealed_len) ||
+        sq_seal(q, reason, &reason_box, &reason_len) ||
+        sq_seal(q, evidence, &evidence_box, &evidence_len))
+        goto out;
     sq_pn_key(q, pn, key);
-    char *evidence = json_dumps(json_object_get(c, "evidence"), JSON_COMPACT | JSON_SORT_KEYS);
-    if (!evidence) {
-        free(sealed);
-        return WP_ERR_INVALID;
-    }
     int64_t now = (int64_t)json_integer_value(json_object_get(c, "created_at"));
     sq_lock(q);
-    wp_err_t rc =
+    rc =
         sq_exec(q, NULL,
-                "INSERT INTO recovery_cases (id, pn_key, pn_sealed, opened_by, reason,"
-                " evidence, verified_call, status, created_at, updated_at)"
+                "INSERT INTO recovery_cases (id, pn_key, pn_sealed, opened_by, reason_sealed,"
+                " evidence_sealed, verified_call, status, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
-                "ttbtttiII", json_string_value(json_object_get(c, "id")), key, (const void *)sealed,
+                "ttbtbbiII", json_string_value(json_object_get(c, "id")), key, (const void *)sealed,
                 sealed_len, json_string_value(json_object_get(c, "opened_by")),
-                json_string_value(json_object_get(c, "reason")), evidence,
+                (const void *)reason_box, reason_len, (const void *)evidence_box, evidence_len,
                 json_is_true(json_object_get(c, "verified_call")) ? 1 : 0, now, now);
     sq_unlock(q);
-    free(evidence);
+out:
+    sq_free_secret(evidence);
     free(sealed);
+    free(reason_box);
+    free(evidence_box);
     return rc;
 }
 

@@ -225,8 +225,17 @@ static void test_migration_6(void **state)
     store_close(f->s);
     f->s = NULL;
 
-    /* Back to version 5, as an older wereldpas left it. */
-    raw_sql(f->path, "DROP INDEX codes_person;"
+    /* Back to version 5, as an older wereldpas left it (migration 7 undone first). */
+    raw_sql(f->path, "DROP TABLE seal_pending;"
+                     "ALTER TABLE staff DROP COLUMN name_sealed;"
+                     "ALTER TABLE staff ADD COLUMN name TEXT NOT NULL DEFAULT '';"
+                     "ALTER TABLE recovery_cases DROP COLUMN reason_sealed;"
+                     "ALTER TABLE recovery_cases DROP COLUMN evidence_sealed;"
+                     "ALTER TABLE recovery_cases ADD COLUMN reason TEXT NOT NULL DEFAULT '';"
+                     "ALTER TABLE recovery_cases ADD COLUMN evidence TEXT NOT NULL DEFAULT '';"
+                     "ALTER TABLE credentials DROP COLUMN name_sealed;"
+                     "ALTER TABLE credentials ADD COLUMN name TEXT;"
+                     "DROP INDEX codes_person;"
                      "ALTER TABLE codes DROP COLUMN pn_key;"
                      "ALTER TABLE codes DROP COLUMN flow_hash;"
                      "ALTER TABLE refresh_tokens DROP COLUMN issued_at;"
@@ -1369,6 +1378,217 @@ static void test_concurrent_single_use(void **state)
     }
 }
 
+/* ---- what staff and people type, at rest (schema version 7) */
+
+/* Synthetic typed text: a staff name, a case's reason and evidence, passkey names. */
+#define TYPED_STAFF "Griselda Oosterwijk-Teststaf"
+#define TYPED_REASON "Phone stolen at Keflavik airport, caller knew diploma year"
+#define TYPED_LAST4 "QZ7X"
+#define TYPED_EVIDENCE "{\"country\":\"IS\",\"document_last4\":\"" TYPED_LAST4 "\"}"
+#define TYPED_PASSKEY "Huisgenoot Brammetjes telefoon"
+#define TYPED_RENAMED "Tablet van tante Wilhelmientje"
+
+static const char *const typed_texts[] = {TYPED_STAFF, TYPED_REASON, TYPED_LAST4, TYPED_PASSKEY,
+                                          TYPED_RENAMED};
+
+/* Fails when any of the typed texts is in the database file or its write-ahead log. */
+static void expect_no_typed_text(const fx_t *f, const char *when)
+{
+    char wal[PATH_MAX];
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    for (size_t i = 0; i < sizeof typed_texts / sizeof typed_texts[0]; i++) {
+        if (file_holds(f->path, typed_texts[i]) || file_holds(wal, typed_texts[i]))
+            fail_msg("%s: \"%s\" is in the database file", when, typed_texts[i]);
+    }
+}
+
+/* Writes a staff member, a recovery case and a named passkey. */
+static void write_typed(store_t *s, const char *passkey_name)
+{
+    uint8_t pk[] = {0xa5, 0x01, 0x02, 0x03, 0x26};
+    store_credential_t cred = make_cred("cred-typed", pk, sizeof pk);
+    char *id = NULL;
+    cred.name = (char *)passkey_name;
+    json_t *staff = json_pack("{s:s, s:s, s:s, s:I}", "id", "staff-typed", "name", TYPED_STAFF,
+                              "role", "support", "created_at", (json_int_t)100);
+    assert_int_equal(store_staff_add(s, staff), WP_OK);
+    json_decref(staff);
+    json_t *c = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:b, s:I}", "id", "case-typed",
+                          "person_number", "975318642", "opened_by", "staff-typed", "reason",
+                          TYPED_REASON, "evidence", "country", "IS", "document_last4", TYPED_LAST4,
+                          "verified_call", 1, "created_at", (json_int_t)100);
+    assert_int_equal(store_case_open(s, c), WP_OK);
+    json_decref(c);
+    assert_int_equal(
+        store_account_bind_credential(s, "975318642", "low", "assisted", 100, &cred, &id), WP_OK);
+    free(id);
+}
+
+/* Reads back what write_typed wrote, in the clear, the passkey named passkey_name. */
+static void expect_typed(store_t *s, const char *passkey_name)
+{
+    json_t *o = NULL;
+    assert_int_equal(store_staff_get(s, "staff-typed", &o), WP_OK);
+    assert_string_equal(json_string_value(json_object_get(o, "name")), TYPED_STAFF);
+    assert_string_equal(json_string_value(json_object_get(o, "role")), "support");
+    assert_null(json_object_get(o, "name_sealed_hex"));
+    json_decref(o);
+    assert_int_equal(store_case_get(s, "case-typed", &o), WP_OK);
+    assert_string_equal(json_string_value(json_object_get(o, "reason")), TYPED_REASON);
+    assert_string_equal(json_string_value(json_object_get(o, "person_number")), "975318642");
+    json_t *ev = json_object_get(o, "evidence");
+    assert_true(json_is_object(ev));
+    assert_string_equal(json_string_value(json_object_get(ev, "document_last4")), TYPED_LAST4);
+    assert_string_equal(json_string_value(json_object_get(ev, "country")), "IS");
+    json_decref(o);
+    assert_int_equal(store_case_list(s, "975318642", "open", &o), WP_OK);
+    assert_int_equal(json_array_size(o), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(o, 0), "reason")),
+                        TYPED_REASON);
+    json_decref(o);
+    store_credential_t c;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(store_credential_get(s, "cred-typed", &c), WP_OK);
+    assert_string_equal(c.name, passkey_name);
+    store_credential_clear(&c);
+}
+
+/* After a staff member, a recovery case and a named (then renamed) passkey are written,
+ * none of their typed text is in the database file or its log, while the store gives all
+ * of it back; an unnamed passkey stays unnamed. */
+static void test_typed_text_sealed(void **state)
+{
+    fx_t *f = *state;
+    char err[256];
+    write_typed(f->s, TYPED_PASSKEY);
+    expect_typed(f->s, TYPED_PASSKEY);
+    store_account_t a;
+    memset(&a, 0, sizeof a);
+    assert_int_equal(store_account_by_person(f->s, "975318642", &a), WP_OK);
+    assert_int_equal(store_credential_rename(f->s, a.id, "cred-typed", TYPED_RENAMED), WP_OK);
+    assert_int_equal(store_credential_rename(f->s, a.id, "cred-none", TYPED_RENAMED),
+                     WP_ERR_NOTFOUND);
+    expect_typed(f->s, TYPED_RENAMED);
+    uint8_t pk[] = {0xa5, 0x01, 0x02, 0x03, 0x26};
+    store_credential_t unnamed = make_cred("cred-unnamed", pk, sizeof pk), c;
+    char *id = NULL;
+    unnamed.name = NULL;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(
+        store_account_bind_credential(f->s, "975318642", "low", "assisted", 200, &unnamed, &id),
+        WP_OK);
+    assert_string_equal(id, a.id);
+    free(id);
+    assert_int_equal(store_credential_get(f->s, "cred-unnamed", &c), WP_OK);
+    assert_null(c.name);
+    store_credential_clear(&c);
+    store_account_clear(&a);
+
+    /* A missing name or reason is refused as before. */
+    json_t *bad = json_pack("{s:s, s:s, s:I}", "id", "staff-x", "role", "support", "created_at",
+                            (json_int_t)1);
+    assert_int_equal(store_staff_add(f->s, bad), WP_ERR_INVALID);
+    json_decref(bad);
+    bad = json_pack("{s:s, s:s, s:s, s:{}, s:b, s:I}", "id", "case-x", "person_number", "1",
+                    "opened_by", "staff-typed", "evidence", "verified_call", 0, "created_at",
+                    (json_int_t)1);
+    assert_int_equal(store_case_open(f->s, bad), WP_ERR_INVALID);
+    json_decref(bad);
+
+    expect_no_typed_text(f, "open store");
+    store_close(f->s);
+    f->s = NULL;
+    expect_no_typed_text(f, "closed store");
+    assert_int_equal(store_open(f->url, 0, &f->s, err, sizeof err), WP_OK);
+    /* Without the keys nothing typed is given out. */
+    json_t *o = NULL;
+    assert_int_equal(store_staff_get(f->s, "staff-typed", &o), WP_ERR);
+    assert_int_equal(store_case_get(f->s, "case-typed", &o), WP_ERR);
+    store_set_keys(f->s, lookup_key, seal_key);
+    expect_typed(f->s, TYPED_RENAMED);
+}
+
+/* Number of rows in seal_pending, read outside the store. */
+static int pending_rows(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM seal_pending", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* Migration 7 on a database of version 6 whose staff name, case reason and evidence and
+ * passkey name are in the clear: opening converts them. Until the store gets its keys they
+ * wait in seal_pending; a conversion that fails changes nothing; the one that succeeds
+ * leaves no typed text in the file or its log, and the store reads all of it back. */
+static void test_migration_7(void **state)
+{
+    fx_t *f = *state;
+    char err[256];
+    int version = store_schema_version(f->s);
+    assert_int_equal(version, 7);
+    write_typed(f->s, "placeholder");
+    store_close(f->s);
+    f->s = NULL;
+
+    /* Back to version 6 as an older wereldpas left it: the same rows, their text in clear. */
+    raw_sql(f->path, "DROP TABLE seal_pending;"
+                     "ALTER TABLE staff DROP COLUMN name_sealed;"
+                     "ALTER TABLE staff ADD COLUMN name TEXT NOT NULL DEFAULT '';"
+                     "ALTER TABLE recovery_cases DROP COLUMN reason_sealed;"
+                     "ALTER TABLE recovery_cases DROP COLUMN evidence_sealed;"
+                     "ALTER TABLE recovery_cases ADD COLUMN reason TEXT NOT NULL DEFAULT '';"
+                     "ALTER TABLE recovery_cases ADD COLUMN evidence TEXT NOT NULL DEFAULT '';"
+                     "ALTER TABLE credentials DROP COLUMN name_sealed;"
+                     "ALTER TABLE credentials ADD COLUMN name TEXT;"
+                     "UPDATE staff SET name = '" TYPED_STAFF "';"
+                     "UPDATE recovery_cases SET reason = '" TYPED_REASON "',"
+                     " evidence = '" TYPED_EVIDENCE "';"
+                     "UPDATE credentials SET name = '" TYPED_PASSKEY "';"
+                     "UPDATE schema_version SET version = 6;");
+    /* The needle search works: the clear text is there now. */
+    assert_true(file_holds(f->path, TYPED_REASON));
+    assert_true(file_holds(f->path, TYPED_STAFF));
+
+    /* Migrated without keys (a crash before store_set_keys): the text waits. */
+    assert_int_equal(store_open(f->url, 1, &f->s, err, sizeof err), WP_OK);
+    assert_int_equal(store_schema_version(f->s), 7);
+    store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(pending_rows(f->path), 4);
+
+    /* A pending row of an unknown kind fails the conversion: nothing is sealed. */
+    raw_sql(f->path, "INSERT INTO seal_pending VALUES ('nowhere.col', 'x', 'y');");
+    assert_int_equal(store_open(f->url, 1, &f->s, err, sizeof err), WP_OK);
+    store_set_keys(f->s, lookup_key, seal_key);
+    json_t *o = NULL;
+    assert_int_equal(store_staff_get(f->s, "staff-typed", &o), WP_ERR);
+    assert_int_equal(store_case_get(f->s, "case-typed", &o), WP_ERR);
+    store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(pending_rows(f->path), 5);
+
+    /* Without it the next open seals everything. */
+    raw_sql(f->path, "DELETE FROM seal_pending WHERE what = 'nowhere.col';");
+    assert_int_equal(store_open(f->url, 1, &f->s, err, sizeof err), WP_OK);
+    store_set_keys(f->s, lookup_key, seal_key);
+    expect_typed(f->s, TYPED_PASSKEY);
+    expect_no_typed_text(f, "converted, open store");
+    store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(pending_rows(f->path), 0);
+    expect_no_typed_text(f, "converted, closed store");
+    assert_int_equal(store_open(f->url, 0, &f->s, err, sizeof err), WP_OK);
+    store_set_keys(f->s, lookup_key, seal_key);
+    expect_typed(f->s, TYPED_PASSKEY);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1394,6 +1614,8 @@ int main(void)
         T(test_register_lookups),
         T(test_nothing_in_the_clear),
         T(test_clear_data_refused),
+        T(test_typed_text_sealed),
+        T(test_migration_7),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
