@@ -5,7 +5,6 @@
 
 #include <cjose/cjose.h>
 #include <ctype.h>
-#include <curl/curl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -20,6 +19,7 @@
 #include "crypto/token.h"
 #include "idp/app.h"
 #include "idp/audit.h"
+#include "idp/http_fetch.h"
 #include "idp/keyring.h"
 #include "idp/register_csv.h"
 
@@ -387,61 +387,23 @@ static void uri_host(const char *uri, char *out, size_t size)
     snprintf(out, size, "%.*s", (int)n, p);
 }
 
-typedef struct {
-    char *buf;
-    size_t len;
-} sector_buf_t;
-
-static size_t sector_write(char *data, size_t size, size_t n, void *user)
-{
-    sector_buf_t *b = user;
-    if (size != 0 && n > (WP_MAX_SECTOR_BYTES - b->len) / size)
-        return 0; /* too big: curl stops with an error */
-    size_t add = size * n;
-    char *p = realloc(b->buf, b->len + add + 1);
-    if (!p)
-        return 0;
-    memcpy(p + b->len, data, add);
-    b->buf = p;
-    b->len += add;
-    b->buf[b->len] = '\0';
-    return add;
-}
-
 /* Checks a sector_identifier_uri (OIDC Core §8.1, §5 of OIDC Registration): GETs it (no
  * redirects, short timeouts, at most WP_MAX_SECTOR_BYTES) and requires a JSON array of
  * strings holding every one of redirects. Returns 0, or the exit code after printing
  * one line naming what is wrong. */
 static int sector_check(const char *uri, const json_t *redirects)
 {
-    CURL *c = curl_easy_init();
-    sector_buf_t b = {0};
     long status = 0;
-    json_t *doc = NULL, *want, *have;
+    const char *why = NULL;
+    json_t *want, *have;
     size_t i, j;
     int rc = 1;
-    CURLcode cc = CURLE_FAILED_INIT;
+    json_t *doc = http_fetch_json(uri, WP_MAX_SECTOR_BYTES, 10000L, &status, &why);
 
-    if (c) {
-        curl_easy_setopt(c, CURLOPT_URL, uri);
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sector_write);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-        cc = curl_easy_perform(c);
-        if (cc == CURLE_OK)
-            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_cleanup(c);
-    }
-    if (cc != CURLE_OK || status != 200 || !b.buf) {
-        fail("--sector-identifier-uri %s: cannot fetch it (%s, HTTP %ld)", uri,
-             curl_easy_strerror(cc), status);
+    if (status != 200) {
+        fail("--sector-identifier-uri %s: cannot fetch it (%s, HTTP %ld)", uri, why, status);
         goto out;
     }
-    doc = json_loadb(b.buf, b.len, JSON_REJECT_DUPLICATES, NULL);
     if (!json_is_array(doc)) {
         fail("--sector-identifier-uri %s: the document is not a JSON array of URIs", uri);
         goto out;
@@ -463,7 +425,6 @@ static int sector_check(const char *uri, const json_t *redirects)
     rc = 0;
 out:
     json_decref(doc);
-    free(b.buf);
     return rc;
 }
 

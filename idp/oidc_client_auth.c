@@ -10,7 +10,6 @@
  * provider uses. */
 #include "idp/oidc_client_auth.h"
 
-#include <curl/curl.h>
 #include <oauth2/mem.h>
 #include <pthread.h>
 #include <oauth2/util.h>
@@ -25,6 +24,7 @@
 #include "crypto/sigkey.h"
 #include "crypto/token.h"
 #include "idp/flow.h"
+#include "idp/http_fetch.h"
 
 #define MAX_CLIENT_ID 256
 #define MAX_SECRET 512
@@ -165,51 +165,12 @@ typedef struct {
 static pthread_mutex_t jwks_lock = PTHREAD_MUTEX_INITIALIZER;
 static jwks_entry_t jwks_cache[JWKS_CACHE_MAX];
 
-typedef struct {
-    char *buf;
-    size_t len;
-} fetch_buf_t;
-
-static size_t fetch_write(char *data, size_t size, size_t n, void *user)
-{
-    fetch_buf_t *b = user;
-    if (size != 0 && n > (JWKS_MAX_BYTES - b->len) / size)
-        return 0; /* too big: curl stops with an error */
-    size_t add = size * n;
-    char *p = realloc(b->buf, b->len + add + 1);
-    if (!p)
-        return 0;
-    memcpy(p + b->len, data, add);
-    b->buf = p;
-    b->len += add;
-    b->buf[b->len] = '\0';
-    return add;
-}
-
 /* GETs a JWKS document (http or https, no redirects, short timeouts, at most
  * JWKS_MAX_BYTES). Returns {"keys": [...]} (json_decref) or NULL. */
 static json_t *jwks_fetch(const char *uri)
 {
-    CURL *c = curl_easy_init();
-    fetch_buf_t b = {0};
     long status = 0;
-    json_t *doc = NULL;
-    if (!c)
-        return NULL;
-    curl_easy_setopt(c, CURLOPT_URL, uri);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fetch_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    if (status == 200 && b.buf)
-        doc = json_loadb(b.buf, b.len, JSON_REJECT_DUPLICATES, NULL);
-    free(b.buf);
+    json_t *doc = http_fetch_json(uri, JWKS_MAX_BYTES, 5000L, &status, NULL);
     if (doc && !json_is_array(json_object_get(doc, "keys"))) {
         json_decref(doc);
         doc = NULL;

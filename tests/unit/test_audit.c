@@ -16,48 +16,19 @@
 #include <sqlite3.h>
 
 #include "idp/audit.h"
+#include "tests/unit/store_fixture.h"
 
 #define NTHREADS 4
 #define PER_THREAD 25
 
-typedef struct {
-    char dir[64];
-    char path[128];
-    char url[160];
-    store_t *s;
-} fx_t;
-
 static int setup(void **state)
 {
-    char err[256];
-    fx_t *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    strcpy(f->dir, "/tmp/wp-audit-XXXXXX");
-    if (!mkdtemp(f->dir)) {
-        free(f);
-        return -1;
-    }
-    snprintf(f->path, sizeof f->path, "%s/wereldpas.db", f->dir);
-    snprintf(f->url, sizeof f->url, "sqlite:%s", f->path);
-    if (store_open(f->url, 1, &f->s, err, sizeof err) != WP_OK) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
+    return fx_setup(state, "/tmp/wp-audit-XXXXXX");
 }
 
 static int teardown(void **state)
 {
-    fx_t *f = *state;
-    char cmd[256];
-    store_close(f->s);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
-    free(f);
-    return 0;
+    return fx_teardown(state);
 }
 
 static void record_n(store_t *s, int n)

@@ -14,50 +14,18 @@
 #include <unistd.h>
 
 #include "idp/store.h"
+#include "tests/unit/store_fixture.h"
 
 #define NOW 1700000000
 
-typedef struct {
-    char dir[64];
-    char path[128];
-    char url[160];
-    store_t *s;
-} fx_t;
-
 static int setup(void **state)
 {
-    char err[256];
-    fx_t *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    strcpy(f->dir, "/tmp/wp-tokens-XXXXXX");
-    if (!mkdtemp(f->dir)) {
-        free(f);
-        return -1;
-    }
-    snprintf(f->path, sizeof f->path, "%s/wp.db", f->dir);
-    snprintf(f->url, sizeof f->url, "sqlite:%s", f->path);
-    if (store_open(f->url, 1, &f->s, err, sizeof err) != WP_OK) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
+    return fx_setup(state, "/tmp/wp-tokens-XXXXXX");
 }
 
 static int teardown(void **state)
 {
-    fx_t *f = *state;
-    char buf[200];
-    store_close(f->s);
-    unlink(f->path);
-    snprintf(buf, sizeof buf, "%s-wal", f->path);
-    unlink(buf);
-    snprintf(buf, sizeof buf, "%s-shm", f->path);
-    unlink(buf);
-    rmdir(f->dir);
-    free(f);
-    return 0;
+    return fx_teardown(state);
 }
 
 /* Adds grant fam of client "rp" from code_hash with refresh token rt and access jti. */
