@@ -16,11 +16,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as oidc from 'openid-client';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_OPTIONS } from '../lib/pages.mjs';
 import { startServer, makePeople, freePort } from '../lib/server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const OUT = path.join(here, 'out');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ACR_SUBSTANTIAL = 'http://eidas.europa.eu/NotNotified/LoA/substantial';
 const STEP_MS = 15000;
 
@@ -109,21 +109,7 @@ describe('a real browser with a virtual authenticator', { timeout: 240000 }, () 
     const reg = await srv.addClient({ id: 'rp-browser', redirectUris: [`http://localhost:${rpPort}/cb`], auth: 'client_secret_basic' });
     rp = await startRp(srv.issuer, reg.client_id, reg.client_secret, rpPort);
     userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wp-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless=new',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      timeout: 30000,
-    });
+    context = await chromium.launchPersistentContext(userDataDir, CHROMIUM_OPTIONS);
     context.setDefaultTimeout(STEP_MS);
     context.setDefaultNavigationTimeout(STEP_MS);
   });

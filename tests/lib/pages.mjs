@@ -20,23 +20,26 @@ export const LANGS = ['en', 'nl', 'de', 'fr', 'es', 'tr', 'ar', 'zh-Hans', 'pap'
 export const LIMITS = '[limits]\nenrol_code_attempts = 2\nfail_per_ip = 100000\n';
 const STEP_MS = 20000;
 
+// How every test launches Debian's Chromium: headless, quiet, no network of its own.
+export const CHROMIUM_OPTIONS = {
+  executablePath: CHROMIUM,
+  headless: true,
+  args: [
+    '--headless=new',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+  timeout: 30000,
+};
+
 // Launches headless Chromium. Close with browser.close().
 export function launchChromium() {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    timeout: 30000,
-  });
+  return chromium.launch(CHROMIUM_OPTIONS);
 }
 
 // A tiny RP: answers the redirect_uri (GET or POST /cb) with a small page.
